@@ -1,0 +1,18 @@
+"""What the notifications consumer does per event type. Each later feature registers its e-mails here."""
+
+from __future__ import annotations
+
+from coursepay.consumers.runner import EnvelopeHandler, EventConsumer
+from coursepay.settings import NotificationsSettings, load_settings
+from coursepay.storage.idempotency import IdempotencyStore
+
+CONSUMER_NAME = "notifications"
+
+
+def handlers(settings: NotificationsSettings) -> dict[str, EnvelopeHandler]:
+    return {}
+
+
+def build_consumer() -> EventConsumer:
+    settings = load_settings(NotificationsSettings)
+    return EventConsumer(CONSUMER_NAME, IdempotencyStore(settings.idempotency_table), handlers(settings))

@@ -1,0 +1,51 @@
+"""Runs a consumer's per-type handlers over an SQS batch: partial batch failures (Powertools
+BatchProcessor), and each envelope handled once per consumer (claim on ``<consumer>#<event id>``,
+which is also the record of what the consumer received)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from coursepay.events.envelope import Envelope
+from coursepay.observability import logger
+from coursepay.storage.idempotency import IdempotencyStore
+
+EnvelopeHandler = Callable[[Envelope], None]
+
+
+class EventConsumer:
+    def __init__(self, name: str, store: IdempotencyStore, handlers: Mapping[str, EnvelopeHandler]) -> None:
+        self.name = name
+        self._store = store
+        self._handlers = dict(handlers)
+
+    def handle_record(self, record: SQSRecord) -> None:
+        envelope = Envelope.from_sqs_body(record.body)
+        handler = self._handlers.get(envelope.type)
+
+        def act() -> str:
+            if handler is not None:
+                handler(envelope)
+            return "handled"
+
+        outcome = self._store.run_once(
+            self.receipt_key(envelope.id), act,
+            details={"consumer": self.name, "event_type": envelope.type, "event_source": envelope.source,
+                     "message_id": record.message_id, "handled": handler is not None},
+        )
+        logger.info("event consumed", consumer=self.name, event_id=envelope.id, event_type=envelope.type,
+                    duplicate=outcome is None, handled=handler is not None)
+
+    def receipt_key(self, event_id: str) -> str:
+        return f"{self.name}#{event_id}"
+
+    def process(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        processor = BatchProcessor(event_type=EventType.SQS)
+        response = process_partial_response(event=event, record_handler=self.handle_record, processor=processor,
+                                            context=context)
+        return dict(response)

@@ -1,0 +1,142 @@
+"""A thin, typed face over one DynamoDB table: conditional writes for invariants, and AWS error
+codes turned into domain errors so services never see botocore."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from coursepay import aws_clients
+from coursepay.errors import ConditionFailed, UpstreamUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+Item = dict[str, Any]
+
+_RETRYABLE = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+              "InternalServerError", "ServiceUnavailable"}
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    try:
+        yield
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code == "ConditionalCheckFailedException":
+            raise ConditionFailed("the write's condition does not hold") from error
+        if code == "TransactionCanceledException":
+            reasons = error.response.get("CancellationReasons", [])
+            if any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons):
+                raise ConditionFailed("a condition in the transaction does not hold") from error
+        if code in _RETRYABLE:
+            raise UpstreamUnavailable(f"DynamoDB is unavailable ({code})") from error
+        raise
+
+
+class DynamoTable:
+    """Key design: every table has ``pk``/``sk`` (or ``pk`` only) and overloaded GSIs ``gsi1``/``gsi2``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._table: Table | None = None
+
+    @property
+    def table(self) -> Table:
+        if self._table is None:
+            self._table = aws_clients.dynamodb().Table(self.name)
+        return self._table
+
+    def get(self, key: Mapping[str, str], *, consistent: bool = True) -> Item | None:
+        with translated_errors():
+            response = self.table.get_item(Key=dict(key), ConsistentRead=consistent)
+        return response.get("Item")
+
+    def put_new(self, item: Item) -> None:
+        """Create ``item``; ConditionFailed when an item with that key already exists."""
+        with translated_errors():
+            self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
+
+    def put(self, item: Item, *, condition: str | None = None, values: Mapping[str, Any] | None = None,
+            names: Mapping[str, str] | None = None) -> None:
+        kwargs: dict[str, Any] = {"Item": item}
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        if values:
+            kwargs["ExpressionAttributeValues"] = dict(values)
+        if names:
+            kwargs["ExpressionAttributeNames"] = dict(names)
+        with translated_errors():
+            self.table.put_item(**kwargs)
+
+    def update(self, key: Mapping[str, str], *, set_fields: Mapping[str, Any], condition: str | None = None,
+               values: Mapping[str, Any] | None = None, names: Mapping[str, str] | None = None,
+               remove: tuple[str, ...] = ()) -> Item:
+        """SET each of ``set_fields`` (and REMOVE ``remove``) under an optional condition; returns the new item."""
+        attr_names = {f"#f{i}": field for i, field in enumerate(set_fields)}
+        attr_values = {f":v{i}": value for i, value in enumerate(set_fields.values())}
+        expression = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(set_fields)))
+        if remove:
+            remove_names = {f"#r{i}": field for i, field in enumerate(remove)}
+            attr_names.update(remove_names)
+            expression += " REMOVE " + ", ".join(remove_names)
+        attr_names.update(names or {})
+        attr_values.update(values or {})
+        kwargs: dict[str, Any] = {
+            "Key": dict(key),
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": attr_names,
+            "ReturnValues": "ALL_NEW",
+        }
+        if attr_values:
+            kwargs["ExpressionAttributeValues"] = attr_values
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        with translated_errors():
+            response = self.table.update_item(**kwargs)
+        return response.get("Attributes", {})
+
+    def delete(self, key: Mapping[str, str], *, condition: str | None = None,
+               values: Mapping[str, Any] | None = None) -> None:
+        kwargs: dict[str, Any] = {"Key": dict(key)}
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        if values:
+            kwargs["ExpressionAttributeValues"] = dict(values)
+        with translated_errors():
+            self.table.delete_item(**kwargs)
+
+    def query_page(self, *, partition: tuple[str, str], sort_prefix: tuple[str, str] | None = None,
+                   index: str | None = None, limit: int = 50, start_key: Mapping[str, Any] | None = None,
+                   newest_first: bool = False) -> tuple[list[Item], dict[str, Any] | None]:
+        """One page of a partition (optionally narrowed by a sort-key prefix); returns items and the key
+        to continue from (None at the end)."""
+        from boto3.dynamodb.conditions import Key
+
+        condition: Any = Key(partition[0]).eq(partition[1])
+        if sort_prefix is not None:
+            condition = condition & Key(sort_prefix[0]).begins_with(sort_prefix[1])
+        kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "Limit": limit,
+                                  "ScanIndexForward": not newest_first}
+        if index:
+            kwargs["IndexName"] = index
+        if start_key:
+            kwargs["ExclusiveStartKey"] = dict(start_key)
+        with translated_errors():
+            response = self.table.query(**kwargs)
+        return response.get("Items", []), response.get("LastEvaluatedKey")
+
+    def query_all(self, *, partition: tuple[str, str], sort_prefix: tuple[str, str] | None = None,
+                  index: str | None = None) -> list[Item]:
+        items: list[Item] = []
+        start: dict[str, Any] | None = None
+        while True:
+            page, start = self.query_page(partition=partition, sort_prefix=sort_prefix, index=index,
+                                          limit=100, start_key=start)
+            items.extend(page)
+            if not start:
+                return items
