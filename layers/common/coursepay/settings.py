@@ -53,6 +53,15 @@ class NotificationsSettings(ConsumerSettings):
     email_sender: str
 
 
+class FulfilmentSettings(ConsumerSettings, AuditSettings, StripeSettings):
+    accounts_table: str
+    courses_table: str
+    payments_table: str
+    enrollments_table: str
+    event_bus_name: str
+    user_pool_id: str
+
+
 class BookingsSettings(FunctionSettings):
     bookings_table: str
 

@@ -49,3 +49,23 @@ class EventConsumer:
         response = process_partial_response(event=event, record_handler=self.handle_record, processor=processor,
                                             context=context)
         return dict(response)
+
+
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+def consumer_lambda_handler(build: Callable[[], EventConsumer]) -> LambdaHandler:
+    """The Lambda entry point of a consumer function: the consumer is built once per container, at first use."""
+    from functools import cache
+
+    from coursepay.observability import metrics, tracer
+
+    consumer = cache(build)
+
+    @logger.inject_lambda_context
+    @metrics.log_metrics
+    @tracer.capture_lambda_handler
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return consumer().process(event, context)
+
+    return lambda_handler

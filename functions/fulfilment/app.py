@@ -1,0 +1,6 @@
+"""Fulfilment consumer: SQS batches of bus events (partial batch failures), each event handled once."""
+
+from coursepay.consumers.fulfilment import build_consumer
+from coursepay.consumers.runner import consumer_lambda_handler
+
+lambda_handler = consumer_lambda_handler(build_consumer)

@@ -1,0 +1,92 @@
+"""Payment records: what was bought, by whom, for how much, with which Stripe objects, and how it ended.
+
+``payment_id`` is the id of the Stripe object that represents the purchase attempt: a PaymentIntent
+(``pi_``), a Checkout Session (``cs_``) or a subscription Invoice (``in_``). Keys (payments table):
+``pk=PAYMENT#<payment_id>, sk=PAYMENT``; gsi1 ``USER#<user>`` / ``PAYMENT#<created_at>`` (a user's
+payments, newest first); gsi2 ``PI#<payment_intent>`` / ``PAYMENT`` (from charge and refund events).
+Records are never deleted and have no TTL (payment records are kept 7 years).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from coursepay.clock import iso_now
+from coursepay.errors import ConditionFailed
+from coursepay.storage.dynamo import DynamoTable
+
+ProductKind = Literal["course", "track", "gig"]
+PaymentStatus = Literal["pending", "requires_action", "succeeded", "failed", "canceled", "refunded",
+                        "partially_refunded"]
+
+
+class Payment(BaseModel):
+    payment_id: str
+    user_id: str | None = None  # None until an anonymous purchase is linked to its account
+    kind: ProductKind
+    item_id: str
+    pricing: str = "one_time"  # "one_time" | "monthly"
+    amount: int  # minor units
+    currency: str
+    status: PaymentStatus = "pending"
+    stripe_customer_id: str | None = None
+    stripe_payment_intent_id: str | None = None
+    stripe_checkout_session_id: str | None = None
+    stripe_subscription_id: str | None = None
+    stripe_invoice_id: str | None = None
+    failure_reason: str | None = None
+    refunded_amount: int = 0
+    refunded_at: str | None = None
+    created_at: str = Field(default_factory=iso_now)
+    updated_at: str = Field(default_factory=iso_now)
+
+
+def _key(payment_id: str) -> dict[str, str]:
+    return {"pk": f"PAYMENT#{payment_id}", "sk": "PAYMENT"}
+
+
+def _to_item(payment: Payment) -> dict[str, Any]:
+    item: dict[str, Any] = {**_key(payment.payment_id), **payment.model_dump(exclude_none=True)}
+    if payment.user_id:
+        item["gsi1pk"], item["gsi1sk"] = f"USER#{payment.user_id}", f"PAYMENT#{payment.created_at}"
+    if payment.stripe_payment_intent_id:
+        item["gsi2pk"], item["gsi2sk"] = f"PI#{payment.stripe_payment_intent_id}", "PAYMENT"
+    return item
+
+
+def _from_item(item: dict[str, Any]) -> Payment:
+    fields = {name: (int(value) if isinstance(value, Decimal) else value) for name, value in item.items()
+              if name in Payment.model_fields}
+    return Payment.model_validate(fields)
+
+
+class PaymentsRepository:
+    def __init__(self, table_name: str) -> None:
+        self.table = DynamoTable(table_name)
+
+    def create(self, payment: Payment) -> bool:
+        """Store a new payment; False if one with that id exists already (a repeated request)."""
+        try:
+            self.table.put_new(_to_item(payment))
+        except ConditionFailed:
+            return False
+        return True
+
+    def save(self, payment: Payment) -> None:
+        self.table.put(_to_item(payment.model_copy(update={"updated_at": iso_now()})))
+
+    def get(self, payment_id: str) -> Payment | None:
+        item = self.table.get(_key(payment_id))
+        return _from_item(item) if item else None
+
+    def by_payment_intent(self, payment_intent_id: str) -> Payment | None:
+        items, _ = self.table.query_page(partition=("gsi2pk", f"PI#{payment_intent_id}"), index="gsi2", limit=1)
+        return _from_item(items[0]) if items else None
+
+    def of_user(self, user_id: str) -> list[Payment]:
+        items = self.table.query_all(partition=("gsi1pk", f"USER#{user_id}"), sort_prefix=("gsi1sk", "PAYMENT#"),
+                                     index="gsi1")
+        return sorted((_from_item(item) for item in items), key=lambda p: p.created_at, reverse=True)
