@@ -1,0 +1,90 @@
+"""moto's server as the local AWS, in a process of its own.
+
+A separate process (rather than ThreadedMotoServer inside the stack) keeps moto's global state away from
+the process that starts the stack: unit tests using ``mock_aws`` in the same pytest run reset moto's
+in-process backends, which would wipe the running stack. It also gives moto its own core and GIL.
+
+Run as ``python -m local.stack.aws_server --port N``: prints ``READY <port>`` once listening, exits when its
+stdin closes (the stack stopped or died), and serves, next to the AWS APIs, ``GET /_local/ses/messages``:
+every e-mail the SES backends accepted, for the stack's outbox.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+SES_MESSAGES_PATH = "/_local/ses/messages"
+
+
+def _sent_messages() -> list[dict[str, Any]]:
+    from moto.ses.models import ses_backends
+
+    messages: list[dict[str, Any]] = []
+    for account_id, regions in ses_backends.items():
+        for region, backend in regions.items():
+            for message in backend.sent_messages:
+                entry: dict[str, Any] = {
+                    "id": message.id,
+                    "account_id": account_id,
+                    "region": region,
+                    "source": message.source,
+                    "destinations": message.destinations,
+                }
+                for attribute in ("subject", "body", "template", "template_data", "raw_data"):
+                    if hasattr(message, attribute):
+                        entry[attribute] = getattr(message, attribute)
+                messages.append(entry)
+    return messages
+
+
+class _LocalEndpoints:
+    """WSGI middleware: the stack's own read-only endpoints, everything else to moto."""
+
+    def __init__(self, moto_app: Callable[..., Iterable[bytes]]) -> None:
+        self._moto_app = moto_app
+        self._first_seen: dict[str, float] = {}
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == SES_MESSAGES_PATH and environ.get("REQUEST_METHOD") == "GET":
+            messages = _sent_messages()
+            for message in messages:  # moto keeps no send time; the first read is close enough locally
+                message["seen_at"] = self._first_seen.setdefault(message["id"], time.time())
+            body = json.dumps(messages).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        return self._moto_app(environ, start_response)
+
+
+def _exit_when_parent_goes(stream: Any) -> None:
+    while stream.read(1024):
+        pass
+    os._exit(0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5050)
+    args = parser.parse_args(argv)
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call drowns the stack log
+    app = _LocalEndpoints(DomainDispatcherApplication(create_backend_app))
+    server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
+    threading.Thread(target=_exit_when_parent_goes, args=(sys.stdin.buffer,), daemon=True).start()
+    print(f"READY {server.server_port}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""Demo data for the local stack: a list of seed steps that features extend.
+
+A step is a callable taking a :class:`SeedContext`; :data:`SEED_STEPS` runs in order after the stack is
+ready. Steps create what they need through the APIs a real operator or user would use (Cognito admin APIs,
+the HTTP API) or, for items only the domain code knows how to write, through that code run in the owning
+function's environment (:meth:`SeedContext.run_in_function`), never through a second copy of it here.
+
+To add data for a feature: write ``def seed_<entity>(ctx: SeedContext) -> None`` and append it to
+``SEED_STEPS`` (after the steps it depends on, e.g. courses after users).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import requests
+
+from local.stack.template import REPO_ROOT
+
+DEMO_PASSWORD = "Passw0rd!demo"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    email: str
+    name: str
+    group: str
+    password: str = DEMO_PASSWORD
+
+
+DEMO_USERS = (
+    DemoUser("admin@coursepay.local", "Ada Admin", "admins"),
+    DemoUser("teacher@coursepay.local", "Tess Teacher", "teachers"),
+    DemoUser("student@coursepay.local", "Sam Student", "students"),
+)
+
+
+@dataclass
+class SeedContext:
+    """What a seed step can reach: the running stack's endpoints, ids and helpers."""
+
+    api_url: str
+    aws_endpoint: str
+    stripe_url: str | None
+    stripe_secret_key: str
+    outputs: Mapping[str, str]  # logical id -> physical id (LocalStack.outputs)
+    session: boto3.Session
+    function_environments: Mapping[str, Mapping[str, str]]  # logical id -> the function's environment
+    log: Callable[[str], None] = print
+    users: dict[str, str] = field(default_factory=dict)  # e-mail -> Cognito sub, filled by seed_users
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service, endpoint_url=self.aws_endpoint)  # type: ignore[call-overload]
+
+    def login(self, email: str, password: str = DEMO_PASSWORD) -> dict[str, Any]:
+        """Tokens for a user, straight from the local Cognito (USER_PASSWORD_AUTH on the template's client)."""
+        result = self.client("cognito-idp").initiate_auth(
+            ClientId=self.outputs["UserPoolClient"],
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": email, "PASSWORD": password},
+        )["AuthenticationResult"]
+        return {
+            "access_token": result["AccessToken"],
+            "id_token": result["IdToken"],
+            "refresh_token": result.get("RefreshToken"),
+            "expires_in": result["ExpiresIn"],
+            "token_type": result["TokenType"],
+        }
+
+    def api(self, method: str, path: str, *, token: str | None = None, **kwargs: Any) -> requests.Response:
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return requests.request(method, self.api_url + path, headers=headers, timeout=30, **kwargs)
+
+    def run_in_function(self, function: str, target: str, payload: Any) -> Any:
+        """Call ``target`` ("module:function") with ``payload`` in a process with ``function``'s environment."""
+        environment = dict(self.function_environments[function])
+        # The helper module lives in this repository; the function's own path (layers) stays first.
+        environment["PYTHONPATH"] = os.pathsep.join(filter(None, [environment.get("PYTHONPATH"), str(REPO_ROOT)]))
+        completed = subprocess.run(
+            [sys.executable, "-m", "local.stack.seed_runner", target],
+            input=json.dumps(payload),
+            capture_output=True,
+            text=True,
+            env=environment,
+            cwd=REPO_ROOT,
+            timeout=60,
+            check=False,
+        )
+        for line in completed.stderr.splitlines():
+            self.log(f"[seed:{function}] {line}")
+        if completed.returncode != 0:
+            raise RuntimeError(f"seeding {target} in {function}'s environment failed (see the stack log)")
+        return json.loads(completed.stdout or "null")
+
+
+# ---------------------------------------------------------------------------------------------- steps
+
+
+def seed_users(ctx: SeedContext) -> None:
+    """The demo users: Cognito users with permanent passwords, in their group, each with a profile."""
+    cognito = ctx.client("cognito-idp")
+    pool_id = ctx.outputs["UserPool"]
+    for user in DEMO_USERS:
+        created = cognito.admin_create_user(
+            UserPoolId=pool_id,
+            Username=user.email,
+            UserAttributes=[
+                {"Name": "email", "Value": user.email},
+                {"Name": "email_verified", "Value": "true"},
+                {"Name": "name", "Value": user.name},
+            ],
+            MessageAction="SUPPRESS",
+        )
+        cognito.admin_set_user_password(UserPoolId=pool_id, Username=user.email, Password=user.password, Permanent=True)
+        cognito.admin_add_user_to_group(UserPoolId=pool_id, Username=user.email, GroupName=user.group)
+        attributes = {item["Name"]: item["Value"] for item in created["User"]["Attributes"]}
+        ctx.users[user.email] = attributes["sub"]
+    profiles = [
+        {"user_id": ctx.users[user.email], "email": user.email, "name": user.name, "group": user.group}
+        for user in DEMO_USERS
+    ]
+    ctx.run_in_function("AccountsFunction", "local.stack.seed:write_profiles", profiles)
+
+
+def write_profiles(profiles: list[dict[str, str]]) -> int:
+    """(Runs in AccountsFunction's environment.) Store each profile the way the accounts function does."""
+    from coursepay.accounts.models import Profile
+    from coursepay.accounts.repository import AccountsRepository
+    from coursepay.clock import iso_now
+    from coursepay.settings import AccountsSettings, load_settings
+
+    repository = AccountsRepository(load_settings(AccountsSettings).accounts_table)
+    for profile in profiles:
+        repository.save_profile(
+            Profile(
+                user_id=profile["user_id"],
+                email=profile["email"],
+                name=profile["name"],
+                created_at=iso_now(),
+                groups=[profile["group"]],
+            )
+        )
+    return len(profiles)
+
+
+SEED_STEPS: list[Callable[[SeedContext], None]] = [seed_users]
+
+
+def run_seed(ctx: SeedContext, steps: list[Callable[[SeedContext], None]] | None = None) -> None:
+    for step in SEED_STEPS if steps is None else steps:
+        ctx.log(f"[seed] {step.__name__}")
+        step(ctx)
