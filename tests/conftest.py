@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
@@ -22,6 +23,14 @@ from local.stack.sam import build_model
 REGION = "us-east-1"
 TEST_STRIPE_KEYS = {"secret_key": "sk_test_unit", "publishable_key": "pk_test_unit"}
 TEST_WEBHOOK_SECRET = "whsec_unit_test_signing_secret"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # What template.yaml's Globals give every function, set before any test module imports the layer
+    # (Powertools reads them when coursepay.observability is first imported).
+    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "coursepay")
+    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "tests")
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 
 def _reset_process_caches() -> None:

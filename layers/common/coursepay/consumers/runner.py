@@ -45,7 +45,8 @@ class EventConsumer:
         return f"{self.name}#{event_id}"
 
     def process(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        processor = BatchProcessor(event_type=EventType.SQS)
+        # Report every failure as an item failure, even when the whole batch fails: one behaviour to reason about.
+        processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
         response = process_partial_response(event=event, record_handler=self.handle_record, processor=processor,
                                             context=context)
         return dict(response)
