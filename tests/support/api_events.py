@@ -27,8 +27,10 @@ def http_event(method: str, path: str, *, route: str | None = None, body: Any = 
         text = None
     request_context: dict[str, Any] = {
         "accountId": "123456789012", "apiId": "local", "domainName": "localhost", "stage": "$default",
-        "requestId": uuid.uuid4().hex, "routeKey": f"{method} {route}", "time": "", "timeEpoch": int(time.time() * 1000),
-        "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "pytest"},
+        "requestId": uuid.uuid4().hex, "routeKey": f"{method} {route}", "time": "",
+        "timeEpoch": int(time.time() * 1000),
+        "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
+                 "userAgent": "pytest"},
     }
     if claims is not None:
         request_context["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}

@@ -37,7 +37,9 @@ def test_register_creates_a_student_who_can_log_in(accounts, lambda_context, aws
                  body={"email": "ada@example.com", "password": PASSWORD})
     assert login["statusCode"] == 200
     tokens = body_of(login)
-    assert tokens["access_token"] and tokens["id_token"] and tokens["refresh_token"]
+    assert tokens["access_token"]
+    assert tokens["id_token"]
+    assert tokens["refresh_token"]
 
     refreshed = call(accounts, lambda_context, "POST", "/auth/refresh", body={"refresh_token": tokens["refresh_token"]})
     assert refreshed["statusCode"] == 200
