@@ -1,0 +1,136 @@
+"""Refunds (full and partial, by PaymentIntent or Charge) and Charge.refunds."""
+
+from __future__ import annotations
+
+from ..app import RENDERERS, Obj, Sandbox
+from ..errors import StripeError, invalid, unexpected_state
+from ..forms import metadata_update
+from ..router import Request, api
+from ..store import new_id
+
+REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+
+
+def _money(amount: int, currency: str) -> str:
+    symbol = {"usd": "$", "eur": "€", "gbp": "£"}.get(currency, "")
+    return f"{symbol}{amount / 100:.2f}" if symbol else f"{amount / 100:.2f} {currency.upper()}"
+
+
+def create_refund(app: Sandbox, charge: Obj, amount: int | None, reason: str | None,
+                  metadata: dict[str, str]) -> Obj:
+    if charge["status"] != "succeeded":
+        raise unexpected_state(f"Charge {charge['id']} has not succeeded and cannot be refunded.",
+                               "charge_not_refundable")
+    remaining = charge["amount_captured"] - charge["amount_refunded"]
+    if remaining <= 0:
+        raise StripeError(400, f"Charge {charge['id']} has already been refunded.",
+                          code="charge_already_refunded")
+    if amount is None:
+        amount = remaining
+    if amount > remaining:
+        raise StripeError(400, f"Refund amount ({_money(amount, charge['currency'])}) is greater than unrefunded "
+                          f"amount on charge ({_money(remaining, charge['currency'])})",
+                          code="amount_too_large", param="amount")
+    refund: Obj = {
+        "id": new_id("re_"),
+        "object": "refund",
+        "amount": amount,
+        "balance_transaction": None,
+        "charge": charge["id"],
+        "created": app.now_for(charge["customer"]),
+        "currency": charge["currency"],
+        "customer": charge["customer"],
+        "customer_account": None,
+        "description": None,
+        "destination_details": {"card": {"reference": None, "reference_status": "pending",
+                                         "reference_type": "acquirer_reference_number", "type": "refund"},
+                                "type": "card"},
+        "metadata": metadata,
+        "payment_intent": charge["payment_intent"],
+        "payment_method": charge["payment_method"],
+        "presentment_details": None,
+        "reason": reason,
+        "receipt_number": None,
+        "source_transfer_reversal": None,
+        "status": "succeeded",
+        "transfer_reversal": None,
+    }
+    app.add(refund)
+    before = app.render(charge)
+    charge["amount_refunded"] += amount
+    charge["refunded"] = charge["amount_refunded"] >= charge["amount_captured"]
+    after = app.render(charge)
+    app.emit("refund.created", refund)
+    app.emit("charge.refunded", charge, {k: before[k] for k in ("amount_refunded", "refunded", "refunds")
+                                         if before[k] != after[k]})
+    return refund
+
+
+@api("POST", "/v1/refunds")
+def refunds_create(req: Request) -> Obj:
+    app, p = req.app, req.p
+    p.allow("charge", "payment_intent", "amount", "reason", "metadata", "refund_application_fee",
+            "reverse_transfer", "instructions_email", "origin")
+    charge_id, pi_id = p.str("charge"), p.str("payment_intent")
+    if charge_id and pi_id:
+        raise invalid("payment_intent", "You cannot specify both a charge and a payment_intent.")
+    if pi_id:
+        pi = app.get("payment_intent", pi_id, "payment_intent")
+        if pi["status"] != "succeeded" or not pi.get("latest_charge"):
+            raise StripeError(400, f"This PaymentIntent ({pi_id}) does not have a successful charge to refund.",
+                              code="charge_not_refundable", param="payment_intent")
+        charge = app.get("charge", pi["latest_charge"])
+    elif charge_id:
+        charge = app.get("charge", charge_id, "charge")
+    else:
+        raise StripeError(400, "One of the following params should be provided for this request: payment_intent "
+                          "or charge.", code="parameter_missing")
+    reason = p.str("reason")
+    if reason is not None and reason not in REASONS:
+        raise invalid("reason", f"Invalid reason: must be one of {', '.join(REASONS)}", "parameter_invalid_string")
+    amount = p.amount("amount", required=False)
+    refund = create_refund(app, charge, amount, reason, metadata_update({}, p.raw("metadata")))
+    return app.render(refund)
+
+
+@api("GET", "/v1/refunds/{id}")
+def refunds_retrieve(req: Request) -> Obj:
+    return req.app.render(req.app.get("refund", req.args["id"]))
+
+
+@api("POST", "/v1/refunds/{id}")
+def refunds_update(req: Request) -> Obj:
+    app, p = req.app, req.p
+    p.allow("metadata")
+    refund = app.get("refund", req.args["id"])
+    before = app.render(refund)
+    refund["metadata"] = metadata_update(refund["metadata"], p.raw("metadata"))
+    if refund["metadata"] != before["metadata"]:
+        app.emit("refund.updated", refund, {"metadata": before["metadata"]})
+    return app.render(refund)
+
+
+@api("POST", "/v1/refunds/{id}/cancel")
+def refunds_cancel(req: Request) -> Obj:
+    refund = req.app.get("refund", req.args["id"])
+    raise unexpected_state(f"Only refunds with a status of pending or requires_action can be canceled; "
+                           f"{refund['id']} has status {refund['status']}.", "refund_unexpected_state")
+
+
+@api("GET", "/v1/refunds")
+def refunds_list(req: Request) -> Obj:
+    app, p = req.app, req.p
+    objs = app.store.all("refund")
+    for key in ("charge", "payment_intent"):
+        if p.str(key):
+            objs = [o for o in objs if o[key] == p.str(key)]
+    return app.list_response(objs, p, "/v1/refunds")
+
+
+def _render_charge(app: Sandbox, obj: Obj, out: Obj) -> None:
+    refunds = [r for r in app.store.all("refund") if r["charge"] == obj["id"]]
+    out["refunds"] = {"object": "list", "data": [app.render(r) for r in refunds[:10]],
+                      "has_more": len(refunds) > 10, "url": f"/v1/charges/{obj['id']}/refunds"}
+
+
+RENDERERS["charge"] = _render_charge
