@@ -7,6 +7,7 @@ Values stay strings; handlers coerce them with :func:`to_int` / :func:`to_bool`.
 
 from __future__ import annotations
 
+import builtins
 import re
 from typing import Any
 from urllib.parse import parse_qsl
@@ -89,45 +90,52 @@ def to_bool(value: Any, param: str) -> bool:
     raise invalid(param, f"Invalid boolean: {value}")
 
 
+
+
+
+
+
 class Params:
     """Typed access to decoded parameters, raising Stripe's errors on bad input."""
 
-    def __init__(self, data: dict[str, Any], prefix: str = "") -> None:
+    def __init__(self, data: dict[str, Any], prefix: builtins.str = "") -> None:
         self.data = data
         self.prefix = prefix
 
-    def name(self, key: str) -> str:
+    def name(self, key: builtins.str) -> builtins.str:
         return f"{self.prefix}[{key}]" if self.prefix else key
 
-    def __contains__(self, key: str) -> bool:
+    def __contains__(self, key: builtins.str) -> builtins.bool:
         return key in self.data
 
-    def allow(self, *keys: str) -> None:
+    def allow(self, *keys: builtins.str) -> None:
         allowed = set(keys) | {"expand"}
         for key in self.data:
             if key not in allowed:
                 raise unknown(self.name(key))
 
-    def raw(self, key: str, default: Any = None) -> Any:
+    def raw(self, key: builtins.str, default: Any = None) -> Any:
         return self.data.get(key, default)
 
-    def str(self, key: str, default: str | None = None, *, required: bool = False) -> str | None:
+    def str(
+        self, key: builtins.str, default: builtins.str | None = None, *, required: builtins.bool = False
+    ) -> builtins.str | None:
         value = self.data.get(key)
         if value is None or value == "":
             if required:
                 raise missing(self.name(key))
             return default if value is None else None
-        if not isinstance(value, str):
+        if not isinstance(value, builtins.str):
             raise invalid(self.name(key), f"Invalid string: {value!r}", "parameter_invalid_string")
         return value
 
-    def req(self, key: str) -> str:
+    def req(self, key: builtins.str) -> builtins.str:
         value = self.str(key, required=True)
         assert value is not None
         return value
 
-    def int(self, key: str, default: int | None = None, *, required: bool = False,
-            minimum: int | None = None) -> int | None:
+    def int(self, key: builtins.str, default: builtins.int | None = None, *, required: builtins.bool = False,
+            minimum: builtins.int | None = None) -> builtins.int | None:
         value = self.data.get(key)
         if value is None or value == "":
             if required:
@@ -139,13 +147,13 @@ class Params:
                           "parameter_invalid_integer")
         return number
 
-    def bool(self, key: str, default: bool | None = None) -> bool | None:
+    def bool(self, key: builtins.str, default: builtins.bool | None = None) -> builtins.bool | None:
         value = self.data.get(key)
         if value is None or value == "":
             return default
         return to_bool(value, self.name(key))
 
-    def sub(self, key: str) -> Params:
+    def sub(self, key: builtins.str) -> Params:
         value = self.data.get(key)
         if value is None or value == "":
             return Params({}, self.name(key))
@@ -153,7 +161,7 @@ class Params:
             raise invalid(self.name(key), f"Invalid object: {self.name(key)}", "parameter_invalid_object")
         return Params(value, self.name(key))
 
-    def list(self, key: str) -> list[Any]:
+    def list(self, key: builtins.str) -> list[Any]:
         value = self.data.get(key)
         if value is None or value == "":
             return []
@@ -163,7 +171,7 @@ class Params:
             return [value]
         return value
 
-    def currency(self, key: str = "currency", *, required: bool = True) -> str | None:
+    def currency(self, key: builtins.str = "currency", *, required: builtins.bool = True) -> builtins.str | None:
         value = self.str(key, required=required)
         if value is None:
             return None
@@ -172,7 +180,9 @@ class Params:
                           "currencies: usd, eur, gbp, ... (3-letter ISO codes)", "parameter_invalid_string")
         return value.lower()
 
-    def amount(self, key: str = "amount", *, required: bool = True, allow_zero: bool = False) -> int | None:
+    def amount(
+        self, key: builtins.str = "amount", *, required: builtins.bool = True, allow_zero: builtins.bool = False
+    ) -> builtins.int | None:
         value = self.int(key, required=required)
         if value is None:
             return None

@@ -72,7 +72,7 @@ def checkout_form(app: Sandbox, session: Obj, error: str | None = None, values: 
     for item in session["_line_items"]:
         price = app.get("price", item["_price"])
         per = f" / {price['recurring']['interval']}" if price["recurring"] else ""
-        rows += (f"<tr><td>{esc(item['description'])} × {item['quantity']}</td>"
+        rows += (f"<tr><td>{esc(item['description'])} × {item['quantity']}</td>"  # noqa: RUF001
                  f"<td class=r>{_money(item['amount_total'], item['currency'])}{per}</td></tr>")
     rows += (f"<tr><td><b>Total due today</b></td><td class=r><b id=total>"
              f"{_money(session['amount_total'], session['currency'])}</b></td></tr>")

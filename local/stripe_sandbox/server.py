@@ -90,10 +90,7 @@ def handle_request(app: Sandbox, method: str, target: str, headers: dict[str, st
         if method == "POST":
             req.params.update(decode_form(body))
     try:
-        if route.kind == "unlocked":
-            result = route.handler(req)
-        else:
-            result = _locked(app, route.handler, req, method)
+        result = route.handler(req) if route.kind == "unlocked" else _locked(app, route.handler, req, method)
     except StripeError as err:
         return _json_response(err.status, err.body(), base_headers)
     if isinstance(result, Response):
@@ -132,20 +129,20 @@ def _handle_api(app: Sandbox, handler: Any, method: str, path: str, query: str, 
     with app.lock:
         if idem_key:
             if len(idem_key) > 255:
-                err = StripeError(400, "Idempotency-Key must be at most 255 characters.",
-                                  type="idempotency_error")
-                return _json_response(400, err.body(), out_headers)
+                too_long = StripeError(400, "Idempotency-Key must be at most 255 characters.",
+                                       type="idempotency_error")
+                return _json_response(400, too_long.body(), out_headers)
             saved = app.store.idem_get(store_key)
             if saved is not None:
                 if saved["fingerprint"] != fingerprint:
-                    err = StripeError(
+                    mismatch = StripeError(
                         400,
                         "Keys for idempotent requests can only be used with the same parameters they "
                         f"were first used with. Try using a key other than '{idem_key}' if you meant "
                         "to execute a different request.",
                         type="idempotency_error",
                     )
-                    return _json_response(400, err.body(), out_headers)
+                    return _json_response(400, mismatch.body(), out_headers)
                 out_headers["Idempotent-Replayed"] = "true"
                 return Response(saved["status"], saved["body"].encode("utf-8"), headers=out_headers)
         app.current_request_id = request_id
@@ -164,9 +161,9 @@ def _handle_api(app: Sandbox, handler: Any, method: str, path: str, query: str, 
             status, payload = err.status, dumps(err.body())
         except Exception:
             log.error("sandbox handler crashed:\n%s", traceback.format_exc())
-            err = StripeError(500, "An unknown error occurred in the Stripe sandbox.", type="api_error")
+            crash = StripeError(500, "An unknown error occurred in the Stripe sandbox.", type="api_error")
             out_headers["Stripe-Should-Retry"] = "false"
-            return _json_response(500, err.body(), out_headers)
+            return _json_response(500, crash.body(), out_headers)
         finally:
             app.current_request_id = None
             app.current_idempotency_key = None

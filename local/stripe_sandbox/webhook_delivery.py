@@ -151,18 +151,22 @@ class WebhookDelivery:
 
     def _attempt(self, endpoint_id: str, item: _Item, attempt: int, final: bool) -> bool:
         body = item.payload.encode("utf-8")
-        req = urllib.request.Request(item.url, data=body, method="POST", headers={
+        headers = {
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": USER_AGENT,
             "Cache-Control": "no-cache",
             "Accept": "*/*; q=0.5, application/xml",
             "Stripe-Signature": sign(item.payload, item.secret),
-        })
+        }
+        # the scheme is checked below before anything is opened
+        req = urllib.request.Request(item.url, data=body, method="POST", headers=headers)  # noqa: S310
         started = time.monotonic()
         status: int | None = None
         error: str | None = None
         response_body = ""
         try:
+            if not item.url.startswith(("http://", "https://")):
+                raise ValueError(f"unsupported URL scheme: {item.url}")
             with self._opener.open(req, timeout=self.timeout) as resp:
                 status = resp.status
                 response_body = resp.read(2000).decode("utf-8", "replace")
@@ -171,7 +175,7 @@ class WebhookDelivery:
             response_body = exc.read(2000).decode("utf-8", "replace")
         except TimeoutError:
             error = f"Timed out after {self.timeout:g}s"
-        except (OSError, urllib.error.URLError) as exc:
+        except (OSError, ValueError, urllib.error.URLError) as exc:
             error = f"{type(exc).__name__}: {exc}"
         ok = status is not None and 200 <= status < 300
         entry = {

@@ -5,6 +5,8 @@ outcome before Checkout Sessions do.
 """
 
 from . import (  # noqa: F401
+    checkout,
+    control,
     customers,
     events,
     payment_intents,
@@ -12,8 +14,6 @@ from . import (  # noqa: F401
     products_prices,
     refunds,
     subscriptions_invoices,
-    checkout,
     test_clocks,
     webhooks,
-    control,
 )

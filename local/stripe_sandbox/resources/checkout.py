@@ -66,7 +66,7 @@ def _parse_line_items(app: Sandbox, p: Params, mode: str) -> list[Obj]:
         quantity = lp.int("quantity", required=True, minimum=1)
         assert quantity is not None
         if mode == "payment" and price["recurring"]:
-            raise invalid("line_items", f"You specified `payment` mode but passed a recurring price. Either "
+            raise invalid("line_items", "You specified `payment` mode but passed a recurring price. Either "
                           "switch to `subscription` mode or use only one-time prices.")
         product = app.get("product", price["product"])
         amount = price["unit_amount"] * quantity
@@ -349,7 +349,8 @@ def complete_session(app: Sandbox, session: Obj, form: dict[str, Any]) -> Obj:
     if session["mode"] == "subscription":
         assert customer is not None
         attach(app, pm, customer)
-        items, one_time = [], []
+        items: list[tuple[Obj, int, dict[str, str]]] = []
+        one_time: list[tuple[Obj, int]] = []
         for item in session["_line_items"]:
             price = app.get("price", item["_price"])
             if price["recurring"]:
@@ -394,10 +395,10 @@ def complete_session(app: Sandbox, session: Obj, form: dict[str, Any]) -> Obj:
         return _outcome(app, session, "requires_action", pi)
     if session["status"] == "complete":
         return _outcome(app, session, "complete" if session["payment_status"] == "paid" else "processing", pi)
-    err = pi.get("last_payment_error") or {}
-    return _outcome(app, session, "declined", pi, {"message": err.get("message", "Your card was declined."),
-                                                   "code": err.get("code"),
-                                                   "decline_code": err.get("decline_code")})
+    last = pi.get("last_payment_error") or {}
+    return _outcome(app, session, "declined", pi, {"message": last.get("message", "Your card was declined."),
+                                                   "code": last.get("code"),
+                                                   "decline_code": last.get("decline_code")})
 
 
 def _expiry(fp: Params) -> tuple[int, int | None]:

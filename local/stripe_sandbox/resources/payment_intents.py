@@ -402,7 +402,7 @@ PI_CREATE = ("amount", "currency", "customer", "metadata", "description", "payme
 
 
 def _transfer_data(app: Sandbox, p: Params, amount: int, headers: dict[str, str]) -> tuple[Any, int | None]:
-    transfer = None
+    transfer: dict[str, Any] | None = None
     if "transfer_data" in p:
         t = p.sub("transfer_data")
         t.allow("destination", "amount")
@@ -432,7 +432,8 @@ def payment_intents_create(req: Request) -> Obj:
     p.allow(*PI_CREATE)
     amount = p.amount("amount")
     currency = p.currency()
-    assert amount is not None and currency is not None
+    assert amount is not None
+    assert currency is not None
     customer = app.get("customer", p.req("customer"), "customer")["id"] if p.str("customer") else None
     if p.str("capture_method", "automatic") not in ("automatic", "automatic_async"):
         raise invalid("capture_method", "The sandbox only supports automatic capture.", "parameter_invalid_string")

@@ -138,7 +138,7 @@ def _recurring(p: Params) -> dict[str, Any] | None:
     r.allow("interval", "interval_count", "usage_type", "trial_period_days", "meter", "aggregate_usage")
     interval = r.req("interval")
     if interval not in INTERVALS:
-        raise invalid("recurring[interval]", f"Invalid recurring[interval]: must be one of day, month, week, "
+        raise invalid("recurring[interval]", "Invalid recurring[interval]: must be one of day, month, week, "
                       "or year", "parameter_invalid_string")
     count = r.int("interval_count", 1)
     assert count is not None

@@ -9,6 +9,7 @@ top-level ``invoice.subscription`` is also filled in for convenience.
 from __future__ import annotations
 
 import calendar
+import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -89,10 +90,11 @@ def _line(app: Sandbox, invoice_id: str, sub: Obj, price: Obj, quantity: int, st
     amount = price["unit_amount"] * quantity
     if price["recurring"]:
         per = price["recurring"]["interval"]
-        description = f"{quantity} × {product.get('name', 'Item')} (at {price['unit_amount'] / 100:.2f} " \
-                      f"{price['currency'].upper()} / {per})"
+        name = product.get("name", "Item")
+        unit = f"{price['unit_amount'] / 100:.2f} {price['currency'].upper()}"
+        description = f"{quantity} × {name} (at {unit} / {per})"  # noqa: RUF001
     else:
-        description = f"{quantity} × {product.get('name', 'Item')}"
+        description = f"{quantity} × {product.get('name', 'Item')}"  # noqa: RUF001
     return {
         "id": new_id("il_"), "object": "line_item", "amount": amount, "currency": price["currency"],
         "description": description, "discount_amounts": [], "discountable": True, "discounts": [],
@@ -206,10 +208,8 @@ def pay_invoice(app: Sandbox, invoice: Obj, pm: Obj | None, *, off_session: bool
         _on_failed(app, pi)
         return pi
     pi["payment_method"] = pm["id"]
-    try:
+    with contextlib.suppress(StripeError):  # the failure is recorded on the intent and the invoice
         pis.attempt(app, pi, pm, off_session=off_session)
-    except StripeError:
-        pass
     return pi
 
 
@@ -428,7 +428,7 @@ def _items_param(app: Sandbox, p: Params) -> list[tuple[Obj, int, dict[str, str]
         else:
             price = app.get("price", ip.req("price"), f"items[{i}][price]")
         if not price["recurring"]:
-            raise invalid(f"items[{i}][price]", f"The price specified is set to `type=one_time` but this field "
+            raise invalid(f"items[{i}][price]", "The price specified is set to `type=one_time` but this field "
                           "only accepts prices with `type=recurring`.")
         if not price["active"]:
             raise invalid(f"items[{i}][price]", "The price specified is inactive. This field only accepts "
