@@ -1,0 +1,51 @@
+"""A function that cannot call Stripe (template.yaml gives it no Stripe key) must not import the Stripe SDK,
+and importing any handler must not create clients or read settings (no side effects at import)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from local.stack.sam import function_properties
+from local.stack.template import load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = load_template(ROOT / "template.yaml")
+FUNCTIONS = {logical_id: Path(resource["Properties"]["CodeUri"]).name
+             for logical_id, resource in TEMPLATE["Resources"].items()
+             if resource["Type"] == "AWS::Serverless::Function"}
+
+
+def calls_stripe(logical_id: str) -> bool:
+    variables = (function_properties(TEMPLATE, logical_id).get("Environment") or {}).get("Variables") or {}
+    return "STRIPE_API_KEY_SECRET_ID" in variables
+
+
+PROBE = """
+import sys, boto3
+created = []
+boto3.client = lambda *a, **k: created.append(a)
+boto3.resource = lambda *a, **k: created.append(a)
+import functions.{directory}.app
+print("stripe" in sys.modules, created)
+"""
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_importing_a_handler_is_free_of_side_effects_and_of_unneeded_sdks(logical_id):
+    directory = FUNCTIONS[logical_id]
+    if not (ROOT / "functions" / directory / "app.py").exists():
+        pytest.fail(f"{logical_id} has no functions/{directory}/app.py")
+    # Only the interpreter's basics: no AWS settings, so reading settings at import would fail loudly.
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": f"{ROOT / 'layers/common'}{os.pathsep}{ROOT}"}
+    result = subprocess.run([sys.executable, "-c", PROBE.format(directory=directory)], env=env, cwd=ROOT,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    stripe_imported, created = result.stdout.split(" ", 1)
+    assert created.strip() == "[]"
+    if not calls_stripe(logical_id):
+        assert stripe_imported == "False"
