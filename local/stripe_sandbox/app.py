@@ -169,6 +169,8 @@ class Sandbox:
         elif key not in node:
             raise StripeError(400, f"This property cannot be expanded ({full}).", param="expand")
         value = node.get(key)
+        if value is not None and not isinstance(value, (str, dict, list)):
+            raise StripeError(400, f"This property cannot be expanded ({full}).", param="expand")
         if isinstance(value, str):
             rendered = self.render_id(value)
             if rendered is None:
