@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-requirements-dev
 
-.PHONY: venv run
+.PHONY: venv run test lint build system-deps bench lock
 
 venv: $(STAMP)
 
@@ -19,3 +19,31 @@ $(STAMP): requirements-dev.txt
 
 run: venv
 	$(PY) -m local.stack
+
+# Debian's Chromium for the browser tests (hosted checkout pages); a no-op where it is installed.
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+export SAM_CLI_TELEMETRY := 0
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/sam validate --lint
+
+# sam build finds python3.13 on PATH: the virtualenv's interpreter is that version.
+build: venv
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build --cached --cache-dir .aws-sam/cache
+
+# The test command: static checks, the SAM build, then every test (unit, sandbox, integration, browser).
+test: lint build
+	$(PY) -m pytest
+
+bench: venv
+	$(PY) bench/cold_start.py
+
+# Regenerate the development lock from the current virtualenv.
+lock: venv
+	{ echo "# Development lock: pip freeze of the project virtualenv (Python 3.13). Regenerate with 'make lock'."; \
+	  $(PY) -m pip freeze | grep -v '^-e'; } > requirements-dev.txt
