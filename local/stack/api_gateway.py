@@ -345,10 +345,8 @@ class ApiGateway:
             self._log(f"[api] {route.route_key}: invocation failed: {error!r}")
             return HttpResponse.json(500, {"message": "Internal Server Error"})
         if not invocation.ok:
-            error_type = invocation.payload.get("errorType") if isinstance(invocation.payload, dict) else ""
-            status = 503 if error_type == "Sandbox.Timedout" else 500
-            message = "Service Unavailable" if status == 503 else "Internal Server Error"
-            return HttpResponse.json(status, {"message": message})
+            # A function error, timeouts included (Lambda's timeout is below the integration's 30 s): 500.
+            return HttpResponse.json(500, {"message": "Internal Server Error"})
         return response_from_result(invocation.payload)
 
 

@@ -81,9 +81,10 @@ class JwtAuthorizer:
         return claims
 
     def _token(self, headers: Mapping[str, str]) -> str:
-        value = headers.get(self.spec.identity_header, "").strip()
-        if value.lower().startswith("bearer "):
-            value = value[7:].strip()
+        parts = headers.get(self.spec.identity_header, "").split(None, 1)
+        if parts and parts[0].lower() == "bearer":
+            parts = parts[1:]
+        value = parts[0].strip() if parts else ""
         if not value:
             raise Unauthorized(f"no token in the {self.spec.identity_header} header")
         return value
