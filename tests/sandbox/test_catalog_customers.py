@@ -98,7 +98,7 @@ def test_customers_crud_list_by_email_and_search(client) -> None:
     assert deleted.deleted is True
     assert client.v1.customers.retrieve(b.id).deleted is True
     assert [c.id for c in client.v1.customers.list().data] == [a.id]
-    types = [e.type for e in client.v1.events.list().data]
+    types = [e.type for e in client.v1.events.list(params={"limit": 100}).data]
     assert types.count("customer.created") == 2
     assert "customer.updated" in types
     assert "customer.deleted" in types

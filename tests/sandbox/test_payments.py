@@ -35,7 +35,7 @@ def test_payment_methods_tokens_numbers_attach_detach_list(client) -> None:
     assert [pm.id for pm in client.v1.payment_methods.list(params={"customer": customer.id}).data] == [by_number.id]
     with pytest.raises(stripe.InvalidRequestError):
         client.v1.payment_methods.detach(by_token.id)
-    types = [e.type for e in client.v1.events.list().data]
+    types = [e.type for e in client.v1.events.list(params={"limit": 100}).data]
     assert types.count("payment_method.attached") == 2
     assert "payment_method.detached" in types
 
@@ -73,7 +73,7 @@ def test_setup_intent_saves_card(client) -> None:
     assert si.client_secret.startswith(f"{si.id}_secret_")  # type: ignore[union-attr]
     pm = client.v1.payment_methods.retrieve(si.payment_method)  # type: ignore[arg-type]
     assert pm.customer == customer.id
-    types = [e.type for e in client.v1.events.list().data]
+    types = [e.type for e in client.v1.events.list(params={"limit": 100}).data]
     assert "setup_intent.succeeded" in types
     assert "payment_method.attached" in types
 
@@ -113,7 +113,7 @@ def test_payment_intent_lifecycle_success(client) -> None:
     assert charge.amount_captured == 4900
     assert charge.payment_intent == pi.id
     assert charge.metadata.to_dict() == {"order": "o1"}
-    types = [e.type for e in client.v1.events.list().data]
+    types = [e.type for e in client.v1.events.list(params={"limit": 100}).data]
     assert types[:3] == ["payment_intent.succeeded", "charge.succeeded", "payment_intent.created"]
 
 
@@ -141,7 +141,7 @@ def test_declines(client, card, decline_code, message) -> None:
     charge = client.v1.charges.retrieve(pi.latest_charge)  # type: ignore[arg-type]
     assert charge.status == "failed"
     assert charge.failure_code == "card_declined"
-    types = [e.type for e in client.v1.events.list().data]
+    types = [e.type for e in client.v1.events.list(params={"limit": 100}).data]
     assert "charge.failed" in types
     assert "payment_intent.payment_failed" in types
     # a new attempt with a good card succeeds on the same intent
@@ -175,7 +175,7 @@ def test_3ds_card_requires_action_then_control_route(client, control, result) ->
     assert url is not None
     assert url.startswith(control.url)
     assert requests.get(url, timeout=5).status_code == 200
-    assert "payment_intent.requires_action" in [e.type for e in client.v1.events.list().data]
+    assert "payment_intent.requires_action" in [e.type for e in client.v1.events.list(params={"limit": 100}).data]
     after = control.post(f"/payment_intents/{pi.id}/three_d_secure", {"result": result})
     if result == "succeed":
         assert after["status"] == "succeeded"
@@ -201,7 +201,7 @@ def test_cancel_and_state_errors(client) -> None:
     canceled = client.v1.payment_intents.cancel(pi.id, params={"cancellation_reason": "requested_by_customer"})
     assert canceled.status == "canceled"
     assert canceled.cancellation_reason == "requested_by_customer"
-    assert "payment_intent.canceled" in [e.type for e in client.v1.events.list().data]
+    assert "payment_intent.canceled" in [e.type for e in client.v1.events.list(params={"limit": 100}).data]
     done = client.v1.payment_intents.create(params={"amount": 1000, "currency": "usd",
                                                     "payment_method": "pm_card_visa", "confirm": True})
     with pytest.raises(stripe.InvalidRequestError) as exc:

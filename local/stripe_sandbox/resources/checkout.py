@@ -313,8 +313,8 @@ def complete_session(app: Sandbox, session: Obj, form: dict[str, Any]) -> Obj:
         raise unexpected_state("This Checkout Session has expired.", "checkout_session_unexpected_state")
     fp = Params({k: (str(v) if isinstance(v, int) else v) for k, v in form.items()})
     email = (fp.str("email") or "").strip()
-    if session.get("customer"):
-        email = email or (app.get("customer", session["customer"]).get("email") or "")
+    if session.get("customer"):  # the page shows the customer's e-mail read-only
+        email = app.get("customer", session["customer"]).get("email") or email
     if session.get("customer_email"):
         email = session["customer_email"]
     if not EMAIL_RE.match(email):
