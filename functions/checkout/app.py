@@ -1,0 +1,103 @@
+"""Checkout API (course marketplace): buying a course, the success page's confirmation, subscriptions, access.
+
+POST /courses/{courseId}/checkout {pricing, success_url, cancel_url}; POST /checkout/sessions/{sessionId}/fulfil;
+GET /subscriptions; POST /subscriptions/{subscriptionId}/cancel {at_period_end}; GET /courses/{courseId}/access;
+GET /me/courses. Every route needs a token and only ever shows the caller's own records.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from coursepay.accounts.repository import AccountsRepository
+from coursepay.api.principal import Principal, require_principal
+from coursepay.api.request_parsing import parse_json_body
+from coursepay.api.resolver import make_resolver
+from coursepay.billing.customers import CustomerDirectory
+from coursepay.billing.enrollments import EnrollmentsRepository
+from coursepay.billing.payments import PaymentsRepository
+from coursepay.courses.repository import CoursesRepository
+from coursepay.observability import logger, metrics, tracer
+from coursepay.settings import CheckoutSettings, load_settings
+from coursepay.storage.audit import AuditTrail
+from coursepay.storage.idempotency import IdempotencyStore
+from coursepay.stripe_gateway.client import stripe_client
+from coursepay.subscriptions.fulfilment import CourseFulfilment
+from coursepay.subscriptions.models import CancelRequest, CheckoutRequest
+from coursepay.subscriptions.repository import SubscriptionsRepository
+from coursepay.subscriptions.service import CourseCheckout
+
+app = make_resolver()
+
+
+@cache
+def service() -> CourseCheckout:
+    settings = load_settings(CheckoutSettings)
+
+    def stripe() -> Any:
+        return stripe_client(settings.stripe_api_key_secret_id, settings.stripe_api_base)
+
+    payments = PaymentsRepository(settings.payments_table)
+    enrollments = EnrollmentsRepository(settings.enrollments_table)
+    subscriptions = SubscriptionsRepository(settings.payments_table)
+    audit = AuditTrail(settings.audit_table)
+    return CourseCheckout(
+        courses=CoursesRepository(settings.courses_table),
+        customers=CustomerDirectory(settings.accounts_table, stripe),
+        accounts=AccountsRepository(settings.accounts_table),
+        payments=payments, enrollments=enrollments, subscriptions=subscriptions, audit=audit,
+        fulfilment=CourseFulfilment(payments=payments, enrollments=enrollments, subscriptions=subscriptions,
+                                    audit=audit, claims=IdempotencyStore(settings.idempotency_table),
+                                    stripe_client=stripe),
+        stripe_client=stripe, allowed_origins=settings.allowed_redirect_origins,
+    )
+
+
+def _caller() -> Principal:
+    return require_principal(app.current_event.raw_event)
+
+
+@app.post("/courses/<course_id>/checkout")
+def start_checkout(course_id: str) -> dict[str, Any]:
+    principal = _caller()
+    request = parse_json_body(CheckoutRequest, app.current_event.body)
+    result = service().start(principal, course_id, request, app.current_event.headers.get("idempotency-key"))
+    metrics.add_metric(name=f"CourseCheckouts_{request.pricing}", unit="Count", value=1)
+    return result
+
+
+@app.post("/checkout/sessions/<session_id>/fulfil")
+def fulfil(session_id: str) -> dict[str, Any]:
+    return service().fulfil(_caller(), session_id)
+
+
+@app.get("/subscriptions")
+def my_subscriptions() -> dict[str, Any]:
+    return service().subscriptions(_caller())
+
+
+@app.post("/subscriptions/<subscription_id>/cancel")
+def cancel_subscription(subscription_id: str) -> dict[str, Any]:
+    principal = _caller()
+    request = parse_json_body(CancelRequest, app.current_event.body)
+    return service().cancel(principal, subscription_id, at_period_end=request.at_period_end)
+
+
+@app.get("/courses/<course_id>/access")
+def course_access(course_id: str) -> dict[str, Any]:
+    return service().has_access(_caller(), course_id)
+
+
+@app.get("/me/courses")
+def my_courses() -> dict[str, Any]:
+    return service().my_courses(_caller())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,119 @@
+"""Courses API: the public catalogue and teachers' course management.
+
+Public (no token): GET /courses (?teacher_id=&limit=&cursor=), GET /courses/{courseId}.
+Teachers and admins: POST /courses (Idempotency-Key header recommended), PATCH /courses/{courseId},
+DELETE /courses/{courseId}, GET /teacher/courses, GET /teacher/courses/{courseId} (any status, price history).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from coursepay.api.principal import require_principal
+from coursepay.api.request_parsing import parse_json_body
+from coursepay.api.resolver import make_resolver
+from coursepay.courses.billing import CourseCatalogueBilling
+from coursepay.courses.models import CreateCourseRequest, UpdateCourseRequest
+from coursepay.courses.repository import CoursesRepository
+from coursepay.courses.service import CourseService
+from coursepay.courses.settings import CourseManagementSettings
+from coursepay.errors import InvalidRequest
+from coursepay.observability import logger, metrics, tracer
+from coursepay.settings import load_settings
+from coursepay.storage.audit import AuditTrail
+from coursepay.stripe_gateway.client import stripe_client
+from coursepay.subscriptions.repository import SubscriptionsRepository
+from coursepay.subscriptions.service import CourseSubscribersAdmin
+
+app = make_resolver()
+
+
+@cache
+def service() -> CourseService:
+    settings = load_settings(CourseManagementSettings)
+
+    def stripe() -> Any:
+        return stripe_client(settings.stripe_api_key_secret_id, settings.stripe_api_base)
+
+    audit = AuditTrail(settings.audit_table)
+    return CourseService(
+        CoursesRepository(settings.courses_table),
+        CourseCatalogueBilling(stripe),
+        audit,
+        CourseSubscribersAdmin(SubscriptionsRepository(settings.payments_table), audit, stripe),
+    )
+
+
+def _limit() -> int | None:
+    raw = app.current_event.get_query_string_value("limit")
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidRequest("limit must be a whole number", field="limit") from None
+
+
+def _query(name: str) -> str | None:
+    return app.current_event.get_query_string_value(name) or None
+
+
+def _json(status: HTTPStatus, body: dict[str, Any]) -> Response[str]:
+    import json
+
+    return Response(status, content_types.APPLICATION_JSON, json.dumps(body))
+
+
+@app.get("/courses")
+def catalogue() -> dict[str, Any]:
+    return service().catalogue(limit=_limit(), cursor=_query("cursor"), teacher_id=_query("teacher_id"))
+
+
+@app.get("/courses/<course_id>")
+def get_course(course_id: str) -> dict[str, Any]:
+    return service().get(course_id, None)
+
+
+@app.post("/courses")
+def create_course() -> Response[str]:
+    principal = require_principal(app.current_event.raw_event)
+    request = parse_json_body(CreateCourseRequest, app.current_event.body)
+    course = service().create(principal, request, app.current_event.headers.get("idempotency-key"))
+    metrics.add_metric(name="CoursesCreated", unit="Count", value=1)
+    return _json(HTTPStatus.CREATED, course.public_view())
+
+
+@app.patch("/courses/<course_id>")
+def update_course(course_id: str) -> dict[str, Any]:
+    principal = require_principal(app.current_event.raw_event)
+    request = parse_json_body(UpdateCourseRequest, app.current_event.body)
+    return service().update(principal, course_id, request).public_view()
+
+
+@app.delete("/courses/<course_id>")
+def deactivate_course(course_id: str) -> dict[str, Any]:
+    principal = require_principal(app.current_event.raw_event)
+    return service().deactivate(principal, course_id).public_view()
+
+
+@app.get("/teacher/courses")
+def teacher_courses() -> dict[str, Any]:
+    principal = require_principal(app.current_event.raw_event)
+    return service().teacher_courses(principal, limit=_limit(), cursor=_query("cursor"))
+
+
+@app.get("/teacher/courses/<course_id>")
+def teacher_course(course_id: str) -> dict[str, Any]:
+    return service().get(course_id, require_principal(app.current_event.raw_event))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

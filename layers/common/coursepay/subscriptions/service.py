@@ -1,0 +1,219 @@
+"""Students' side of the course marketplace: start a checkout, confirm it from the success page, see and cancel
+subscriptions, ask about access. Teachers' side of subscriptions (course deactivated, price moved) is
+:class:`CourseSubscribersAdmin`."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from coursepay.accounts.repository import AccountsRepository
+from coursepay.api.principal import Principal
+from coursepay.billing.customers import CustomerDirectory
+from coursepay.billing.enrollments import EnrollmentsRepository
+from coursepay.billing.payments import Payment, PaymentsRepository
+from coursepay.courses.billing import StripeProvider
+from coursepay.courses.repository import CoursesRepository
+from coursepay.errors import Conflict, InvalidRequest, NotFound, UpstreamUnavailable
+from coursepay.storage.audit import AuditEntry, AuditTrail
+from coursepay.stripe_gateway.errors import stripe_errors
+from coursepay.subscriptions.fulfilment import KIND, CourseFulfilment, as_dict
+from coursepay.subscriptions.models import CheckoutRequest, Subscription
+from coursepay.subscriptions.repository import SubscriptionsRepository
+
+SESSION_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
+
+
+def _origin(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.password:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def check_redirect(url: str, field: str, allowed_origins: tuple[str, ...]) -> str:
+    origin = _origin(url)
+    if origin is None or origin not in {allowed.lower() for allowed in allowed_origins}:
+        raise InvalidRequest("must be an http(s) address on one of the configured allowed origins", field=field)
+    return url
+
+
+class CourseCheckout:
+    def __init__(self, *, courses: CoursesRepository, customers: CustomerDirectory, accounts: AccountsRepository,
+                 payments: PaymentsRepository, enrollments: EnrollmentsRepository,
+                 subscriptions: SubscriptionsRepository, fulfilment: CourseFulfilment, audit: AuditTrail,
+                 stripe_client: StripeProvider, allowed_origins: tuple[str, ...]) -> None:
+        self._courses = courses
+        self._customers = customers
+        self._accounts = accounts
+        self._payments = payments
+        self._enrollments = enrollments
+        self._subscriptions = subscriptions
+        self._fulfilment = fulfilment
+        self._audit = audit
+        self._stripe = stripe_client
+        self._allowed_origins = allowed_origins
+
+    # ------------------------------------------------------------ checkout
+    def start(self, principal: Principal, course_id: str, request: CheckoutRequest,
+              idempotency_key: str | None) -> dict[str, Any]:
+        course = self._courses.get(course_id)
+        if course is None or course.status != "active":
+            raise NotFound("no such course", field="courseId")
+        amount, price_id = course.price_of(request.pricing), course.price_id_of(request.pricing)
+        if amount is None:
+            raise InvalidRequest(f"this course is not sold as {request.pricing}", field="pricing")
+        check_redirect(request.success_url, "success_url", self._allowed_origins)
+        check_redirect(request.cancel_url, "cancel_url", self._allowed_origins)
+        if price_id is None:
+            raise UpstreamUnavailable("this course's price is being changed; retry in a moment")
+        if self.has_access(principal, course_id, teacher_id=course.teacher_id)["has_access"] or any(
+                s.course_id == course_id and s.live for s in self._subscriptions.of_user(principal.user_id)):
+            raise Conflict("you already have access to this course", field="courseId")
+        customer_id = self._customers.ensure_customer(principal.user_id, self._email_of(principal))
+        metadata = {"kind": KIND, "course_id": course_id, "user_id": principal.user_id, "pricing": request.pricing}
+        mode = "subscription" if request.pricing == "monthly" else "payment"
+        params: dict[str, Any] = {
+            "mode": mode, "customer": customer_id, "client_reference_id": principal.user_id,
+            "line_items": [{"price": price_id, "quantity": 1}],
+            "success_url": request.success_url, "cancel_url": request.cancel_url, "metadata": metadata,
+            "subscription_data" if mode == "subscription" else "payment_intent_data": {"metadata": metadata},
+        }
+        options: dict[str, Any] = {}
+        if idempotency_key:
+            options["idempotency_key"] = f"course-checkout:{principal.user_id}:{course_id}:{idempotency_key}"[:255]
+        with stripe_errors("start the checkout"):
+            session = self._stripe().v1.checkout.sessions.create(params=params, options=options)  # type: ignore
+        if mode == "payment":
+            payment = Payment(payment_id=session.id, user_id=principal.user_id, kind=KIND, item_id=course_id,
+                              pricing="one_time", amount=amount, currency=course.currency,
+                              stripe_customer_id=customer_id, stripe_checkout_session_id=session.id)
+            if self._payments.create(payment):
+                self._audit.record(AuditEntry(entity=f"payment#{payment.payment_id}", action="payment.pending",
+                                              actor=f"user:{principal.user_id}", after=payment.model_dump()))
+        return {"session_id": session.id, "url": session.url, "course_id": course_id, "pricing": request.pricing,
+                "amount": amount, "currency": course.currency}
+
+    def fulfil(self, principal: Principal, session_id: str) -> dict[str, Any]:
+        """The success page's confirmation: the same fulfilment the webhook runs, at most once per session."""
+        if not session_id.startswith("cs_"):
+            raise NotFound("no such checkout session", field="sessionId")
+        with stripe_errors("read the checkout session"):
+            session = as_dict(self._stripe().v1.checkout.sessions.retrieve(session_id))
+        metadata = session.get("metadata") or {}
+        if metadata.get("kind") != KIND or metadata.get("user_id") != principal.user_id:
+            raise NotFound("no such checkout session", field="sessionId")
+        fulfilled = self._fulfilment.fulfil_session(session, f"user:{principal.user_id}")
+        course_id = str(metadata["course_id"])
+        return {"session_id": session_id, "status": session.get("status"),
+                "payment_status": session.get("payment_status"), "fulfilled": fulfilled,
+                "access": self.has_access(principal, course_id)}
+
+    # ------------------------------------------------------------ access
+    def has_access(self, principal: Principal, course_id: str, *, teacher_id: str | None = None) -> dict[str, Any]:
+        if teacher_id is None:
+            course = self._courses.get(course_id)
+            teacher_id = course.teacher_id if course else None
+        enrollment = self._enrollments.get(principal.user_id, KIND, course_id)
+        if teacher_id is None and enrollment is None:
+            raise NotFound("no such course", field="courseId")
+        if teacher_id == principal.user_id:
+            return {"course_id": course_id, "has_access": True, "reason": "teacher", "status": None,
+                    "access_until": None}
+        if enrollment is None:
+            return {"course_id": course_id, "has_access": False, "reason": None, "status": None,
+                    "access_until": None}
+        access = enrollment.has_access()
+        return {"course_id": course_id, "has_access": access,
+                "reason": ("one_time" if enrollment.access_until is None else "subscription") if access else None,
+                "status": enrollment.status, "access_until": enrollment.access_until}
+
+    def my_courses(self, principal: Principal) -> dict[str, Any]:
+        items = []
+        for enrollment in self._enrollments.of_user(principal.user_id, KIND):
+            course = self._courses.get(enrollment.item_id)
+            items.append({"course_id": enrollment.item_id, "title": course.title if course else None,
+                          "has_access": enrollment.has_access(), "status": enrollment.status,
+                          "access_until": enrollment.access_until, "enrolled_at": enrollment.enrolled_at})
+        return {"items": items}
+
+    # ------------------------------------------------------------ subscriptions
+    def subscriptions(self, principal: Principal) -> dict[str, Any]:
+        return {"items": [s.view() for s in self._subscriptions.of_user(principal.user_id)]}
+
+    def cancel(self, principal: Principal, subscription_id: str, *, at_period_end: bool) -> dict[str, Any]:
+        subscription = self._own_subscription(principal, subscription_id)
+        if subscription.status in ("canceled", "incomplete_expired"):
+            raise Conflict("this subscription has already ended", field="subscriptionId")
+        actor = f"user:{principal.user_id}"
+        if not (at_period_end and subscription.cancel_at_period_end):
+            with stripe_errors("cancel the subscription"):
+                if at_period_end:
+                    obj = self._stripe().v1.subscriptions.update(subscription_id,
+                                                                 params={"cancel_at_period_end": True})
+                else:
+                    obj = self._stripe().v1.subscriptions.cancel(subscription_id)
+            self._audit.record(AuditEntry(entity=f"subscription#{subscription_id}", actor=actor,
+                                          action="subscription.cancel_requested",
+                                          after={"at_period_end": at_period_end}))
+            subscription = self._fulfilment.apply_subscription(as_dict(obj), actor) or subscription
+        return subscription.view()
+
+    def _own_subscription(self, principal: Principal, subscription_id: str) -> Subscription:
+        subscription = self._subscriptions.get(subscription_id)
+        if subscription is None or subscription.user_id != principal.user_id:
+            raise NotFound("no such subscription", field="subscriptionId")
+        return subscription
+
+    def _email_of(self, principal: Principal) -> str:
+        profile = self._accounts.get_profile(principal.user_id)
+        email = profile.email if profile else principal.email
+        if not email:
+            raise NotFound("no profile for this user; register first")
+        return email
+
+
+class CourseSubscribersAdmin:
+    """What a teacher's course changes do to its subscriptions (``CourseSubscribers`` of the course service).
+    Only Stripe is changed here; the resulting ``customer.subscription.updated`` events update the records."""
+
+    def __init__(self, subscriptions: SubscriptionsRepository, audit: AuditTrail,
+                 stripe_client: StripeProvider) -> None:
+        self._subscriptions = subscriptions
+        self._audit = audit
+        self._stripe = stripe_client
+
+    def end_at_period_end(self, course_id: str, actor: str) -> int:
+        count = 0
+        for subscription in self._subscriptions.of_course(course_id):
+            if not subscription.live or subscription.cancel_at_period_end:
+                continue
+            with stripe_errors("end a subscription at its period end"):
+                self._stripe().v1.subscriptions.update(
+                    subscription.subscription_id, params={"cancel_at_period_end": True},
+                    options={"idempotency_key": f"course-deactivated:{subscription.subscription_id}"})
+            self._audit.record(AuditEntry(entity=f"subscription#{subscription.subscription_id}", actor=actor,
+                                          action="subscription.cancel_requested",
+                                          after={"at_period_end": True, "reason": "course_deactivated"}))
+            count += 1
+        return count
+
+    def move_to_price(self, course_id: str, price_id: str, actor: str) -> int:
+        count = 0
+        for subscription in self._subscriptions.of_course(course_id):
+            if not subscription.live or subscription.price_id == price_id or not subscription.subscription_item_id:
+                continue
+            with stripe_errors("move a subscription to the new price"):
+                self._stripe().v1.subscriptions.update(
+                    subscription.subscription_id,
+                    params={"items": [{"id": subscription.subscription_item_id, "price": price_id}],
+                            "proration_behavior": "none"},
+                    options={"idempotency_key": f"course-price-move:{subscription.subscription_id}:{price_id}"})
+            self._audit.record(AuditEntry(entity=f"subscription#{subscription.subscription_id}", actor=actor,
+                                          action="subscription.price_moved",
+                                          before={"price_id": subscription.price_id}, after={"price_id": price_id}))
+            count += 1
+        return count
