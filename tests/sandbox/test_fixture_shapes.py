@@ -1,0 +1,85 @@
+"""Every object the sandbox serves has at least the top-level keys of Stripe's own example object."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from .conftest import API_KEY
+
+FIXTURES = Path(__file__).parents[2].parent / "shared/reference/stripe-fixtures3.json"
+
+
+@pytest.fixture(scope="module")
+def fixtures() -> dict[str, Any]:
+    if not FIXTURES.exists():
+        pytest.skip(f"Stripe's fixtures file is not available at {FIXTURES} (CI places shared/ beside the repo)")
+    return json.loads(FIXTURES.read_text())["resources"]
+
+
+def _raw(sandbox, method: str, path: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    r = requests.request(method, f"{sandbox.url}{path}", data=data, auth=(API_KEY, ""), timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_objects_have_every_fixture_key(client, sandbox, control, fixtures, receiver) -> None:
+    clock = client.v1.test_helpers.test_clocks.create(params={"frozen_time": 1_900_000_000})
+    product = client.v1.products.create(params={"name": "Shape"})
+    price = client.v1.prices.create(params={"product": product.id, "unit_amount": 1000, "currency": "usd",
+                                            "recurring": {"interval": "month"}})
+    once = client.v1.prices.create(params={"product": product.id, "unit_amount": 500, "currency": "usd"})
+    customer = client.v1.customers.create(params={"email": "s@example.com", "test_clock": clock.id})
+    si = client.v1.setup_intents.create(params={"customer": customer.id, "payment_method": "pm_card_visa",
+                                                "confirm": True})
+    client.v1.customers.update(customer.id, params={"invoice_settings": {
+        "default_payment_method": si.payment_method}})  # type: ignore[typeddict-item]
+    pi = client.v1.payment_intents.create(params={"amount": 2000, "currency": "usd", "payment_method": "pm_card_visa",
+                                                  "confirm": True})
+    refund = client.v1.refunds.create(params={"payment_intent": pi.id, "amount": 100})
+    sub = client.v1.subscriptions.create(params={"customer": customer.id, "items": [{"price": price.id}]})
+    cs = client.v1.checkout.sessions.create(params={"mode": "payment", "success_url": "https://x.example/ok",
+                                                    "line_items": [{"price": once.id, "quantity": 1}]})
+    endpoint = client.v1.webhook_endpoints.create(params={"url": receiver.url, "enabled_events": ["*"]})
+    deletable = client.v1.customers.create(params={"email": "gone@example.com"})
+    deletable_product = client.v1.products.create(params={"name": "Gone"})
+    clock2 = client.v1.test_helpers.test_clocks.create(params={"frozen_time": 1_900_000_000})
+    served: dict[str, dict[str, Any]] = {
+        "product": _raw(sandbox, "GET", f"/v1/products/{product.id}"),
+        "price": _raw(sandbox, "GET", f"/v1/prices/{price.id}"),
+        "customer": _raw(sandbox, "GET", f"/v1/customers/{customer.id}"),
+        "payment_method": _raw(sandbox, "GET", f"/v1/payment_methods/{si.payment_method}"),
+        "setup_intent": _raw(sandbox, "GET", f"/v1/setup_intents/{si.id}"),
+        "payment_intent": _raw(sandbox, "GET", f"/v1/payment_intents/{pi.id}"),
+        "charge": _raw(sandbox, "GET", f"/v1/charges/{pi.latest_charge}"),
+        "refund": _raw(sandbox, "GET", f"/v1/refunds/{refund.id}"),
+        "checkout.session": _raw(sandbox, "GET", f"/v1/checkout/sessions/{cs.id}"),
+        "item": _raw(sandbox, "GET", f"/v1/checkout/sessions/{cs.id}/line_items")["data"][0],
+        "subscription": _raw(sandbox, "GET", f"/v1/subscriptions/{sub.id}"),
+        "subscription_item": _raw(sandbox, "GET", f"/v1/subscription_items/{sub['items'].data[0].id}"),
+        "invoice": _raw(sandbox, "GET", f"/v1/invoices/{sub.latest_invoice}"),
+        "line_item": _raw(sandbox, "GET", f"/v1/invoices/{sub.latest_invoice}/lines")["data"][0],
+        "invoice_payment": _raw(sandbox, "GET", f"/v1/invoice_payments?invoice={sub.latest_invoice}")["data"][0],
+        "test_helpers.test_clock": _raw(sandbox, "GET", f"/v1/test_helpers/test_clocks/{clock.id}"),
+        "event": _raw(sandbox, "GET", "/v1/events?limit=1")["data"][0],
+        "webhook_endpoint": _raw(sandbox, "GET", f"/v1/webhook_endpoints/{endpoint.id}"),
+        "deleted_customer": _raw(sandbox, "DELETE", f"/v1/customers/{deletable.id}"),
+        "deleted_product": _raw(sandbox, "DELETE", f"/v1/products/{deletable_product.id}"),
+        "deleted_test_helpers.test_clock": _raw(sandbox, "DELETE", f"/v1/test_helpers/test_clocks/{clock2.id}"),
+        "deleted_webhook_endpoint": _raw(sandbox, "DELETE", f"/v1/webhook_endpoints/{endpoint.id}"),
+    }
+    problems = {}
+    for kind, obj in served.items():
+        expected_object = kind.removeprefix("deleted_")
+        assert obj["object"] == expected_object, kind
+        missing = sorted(set(fixtures[kind]) - set(obj))
+        if missing:
+            problems[kind] = missing
+    assert problems == {}
+    # plus: the subscription's embedded items carry their period, as the pinned API version has them
+    item = served["subscription"]["items"]["data"][0]
+    assert set(fixtures["subscription_item"]) <= set(item)
