@@ -115,7 +115,7 @@ def test_three_d_secure_page(page, session, client, button) -> None:
         assert "failed authentication" in page.inner_text("#error")
         done = client.v1.checkout.sessions.retrieve(session.id, params={"expand": ["payment_intent"]})
         assert done.status == "open"
-        assert done.payment_intent.status == "requires_payment_method"  # type: ignore[union-attr]
+        assert done.payment_intent.status == "requires_payment_method"
 
 
 def test_three_d_secure_page_for_api_payment_intent(page, client) -> None:

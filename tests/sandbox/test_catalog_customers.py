@@ -20,7 +20,7 @@ def test_product_create_update_archive(client) -> None:
     assert [p.id for p in client.v1.products.list(params={"active": False}).data] == [product.id]
     events = client.v1.events.list(params={"type": "product.updated"}).data
     assert len(events) == 2
-    assert events[0].data.previous_attributes["active"] is True  # type: ignore[index]
+    assert events[0].data.previous_attributes["active"] is True
 
 
 def test_price_one_time_recurring_immutable_and_lookup_key(client) -> None:
@@ -38,7 +38,7 @@ def test_price_one_time_recurring_immutable_and_lookup_key(client) -> None:
     assert (monthly.recurring.interval, monthly.recurring.interval_count) == ("month", 1)
     # amounts are immutable: Stripe rejects the parameter on update
     with pytest.raises(stripe.InvalidRequestError) as exc:
-        client.v1.prices.update(one_time.id, params={"unit_amount": 10})  # type: ignore[typeddict-unknown-key]
+        client.v1.prices.update(one_time.id, params={"unit_amount": 10})
     assert exc.value.param == "unit_amount"
     # lookup keys are unique unless transferred
     with pytest.raises(stripe.InvalidRequestError) as exc:

@@ -66,7 +66,7 @@ def test_payment_mode_completion(client, prices, control) -> None:
     assert pi.status == "succeeded"
     assert pi.amount == 4900
     assert pi.metadata.to_dict() == {"enrollment": "e1"}  # session metadata is not copied, as on Stripe
-    customer = client.v1.customers.retrieve(done.customer)  # type: ignore[arg-type]
+    customer = client.v1.customers.retrieve(done.customer)
     assert customer.email == "ada@example.com"
     assert pi.customer == customer.id
     types = [e.type for e in reversed(client.v1.events.list(params={"limit": 100}).data)]
@@ -74,7 +74,7 @@ def test_payment_mode_completion(client, prices, control) -> None:
         < types.index("checkout.session.completed")
     assert "charge.succeeded" in types
     completed = client.v1.events.list(params={"type": "checkout.session.completed"}).data[0]
-    assert completed.data.object["id"] == cs.id  # type: ignore[index]
+    assert completed.data.object["id"] == cs.id
     control.complete(cs.id, expect=400)  # not open any more
 
 
@@ -94,11 +94,11 @@ def test_existing_customer_and_customer_email(client, prices, control) -> None:
     control.complete(cs.id, email="ignored@example.com")
     done = client.v1.checkout.sessions.retrieve(cs.id)
     assert done.customer == customer.id
-    assert done.customer_details.email == "known@example.com"  # type: ignore[union-attr]
+    assert done.customer_details.email == "known@example.com"
     cs2 = _session(client, prices, customer_email="prefill@example.com")
     assert cs2.customer_email == "prefill@example.com"
     control.complete(cs2.id, email="other@example.com")
-    assert client.v1.checkout.sessions.retrieve(cs2.id).customer_details.email == "prefill@example.com"  # type: ignore[union-attr]
+    assert client.v1.checkout.sessions.retrieve(cs2.id).customer_details.email == "prefill@example.com"
     with pytest.raises(stripe.InvalidRequestError):
         _session(client, prices, customer=customer.id, customer_email="x@example.com")
 
@@ -208,7 +208,7 @@ def test_list_sessions_filters(client, prices, control) -> None:
     assert [s.id for s in client.v1.checkout.sessions.list(params={"status": "complete"}).data] == [a.id]
     assert [s.id for s in client.v1.checkout.sessions.list(params={"status": "open"}).data] == [b.id]
     pi = client.v1.checkout.sessions.retrieve(a.id).payment_intent
-    assert [s.id for s in client.v1.checkout.sessions.list(params={"payment_intent": pi}).data] == [a.id]  # type: ignore[typeddict-item]
+    assert [s.id for s in client.v1.checkout.sessions.list(params={"payment_intent": pi}).data] == [a.id]
 
 
 def test_async_bank_debit_events(client, prices, control) -> None:

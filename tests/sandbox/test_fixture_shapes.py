@@ -37,7 +37,7 @@ def test_objects_have_every_fixture_key(client, sandbox, control, fixtures, rece
     si = client.v1.setup_intents.create(params={"customer": customer.id, "payment_method": "pm_card_visa",
                                                 "confirm": True})
     client.v1.customers.update(customer.id, params={"invoice_settings": {
-        "default_payment_method": si.payment_method}})  # type: ignore[typeddict-item]
+        "default_payment_method": si.payment_method}})
     pi = client.v1.payment_intents.create(params={"amount": 2000, "currency": "usd", "payment_method": "pm_card_visa",
                                                   "confirm": True})
     refund = client.v1.refunds.create(params={"payment_intent": pi.id, "amount": 100})

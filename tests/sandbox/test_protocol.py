@@ -69,14 +69,14 @@ def test_unknown_route_and_unknown_param(client, sandbox) -> None:
     assert r.status_code == 404
     assert "Unrecognized request URL" in r.json()["error"]["message"]
     with pytest.raises(stripe.InvalidRequestError) as exc:
-        client.v1.customers.create(params={"emial": "typo@example.com"})  # type: ignore[typeddict-unknown-key]
+        client.v1.customers.create(params={"emial": "typo@example.com"})
     assert exc.value.code == "parameter_unknown"
     assert exc.value.param == "emial"
 
 
 def test_missing_param_and_resource_missing_shapes(client, sandbox) -> None:
     with pytest.raises(stripe.InvalidRequestError) as exc:
-        client.v1.products.create(params={})  # type: ignore[typeddict-item]
+        client.v1.products.create(params={})
     assert exc.value.http_status == 400
     assert exc.value.code == "parameter_missing"
     assert exc.value.param == "name"
@@ -146,13 +146,13 @@ def test_expand_on_retrieve_and_list(client) -> None:
                                                   "payment_method": "pm_card_visa", "confirm": True})
     assert isinstance(pi.latest_charge, str)
     expanded = client.v1.payment_intents.retrieve(pi.id, params={"expand": ["customer", "latest_charge"]})
-    assert expanded.customer.email == "e@example.com"  # type: ignore[union-attr]
-    assert expanded.latest_charge.object == "charge"  # type: ignore[union-attr]
+    assert expanded.customer.email == "e@example.com"
+    assert expanded.latest_charge.object == "charge"
     listed = client.v1.payment_intents.list(params={"expand": ["data.customer"]})
-    assert listed.data[0].customer.id == customer.id  # type: ignore[union-attr]
-    nested = client.v1.charges.retrieve(expanded.latest_charge.id,  # type: ignore[union-attr]
+    assert listed.data[0].customer.id == customer.id
+    nested = client.v1.charges.retrieve(expanded.latest_charge.id,
                                         params={"expand": ["payment_intent.customer"]})
-    assert nested.payment_intent.customer.id == customer.id  # type: ignore[union-attr]
+    assert nested.payment_intent.customer.id == customer.id
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.payment_intents.retrieve(pi.id, params={"expand": ["amount"]})
     assert "cannot be expanded" in str(exc.value)

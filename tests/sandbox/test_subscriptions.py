@@ -65,8 +65,8 @@ def test_api_subscription_renewals(client, monthly) -> None:
     assert [i.billing_reason for i in invoices] == ["subscription_cycle", "subscription_cycle", "subscription_create"]
     assert all(i.status == "paid" for i in invoices)
     assert invoices[0].lines.data[0].period.start == _ts(2031, 3, 31)
-    assert invoices[0].parent.subscription_details.subscription == sub.id  # type: ignore[union-attr]
-    assert invoices[0].parent.subscription_details.metadata.to_dict() == {"enrollment": "e1"}  # type: ignore[union-attr]
+    assert invoices[0].parent.subscription_details.subscription == sub.id
+    assert invoices[0].parent.subscription_details.metadata.to_dict() == {"enrollment": "e1"}
     renewed = client.v1.subscriptions.retrieve(sub.id)
     assert renewed.status == "active"
     assert renewed["items"].data[0].current_period_start == _ts(2031, 3, 31)
@@ -77,7 +77,7 @@ def test_api_subscription_renewals(client, monthly) -> None:
     assert any("items" in (e.data.previous_attributes or {}) for e in updated)
     payments = client.v1.invoices.retrieve(invoices[0].id, params={"expand": ["payments"]}).payments
     assert payments is not None
-    pi = client.v1.payment_intents.retrieve(payments.data[0].payment.payment_intent)  # type: ignore[arg-type]
+    pi = client.v1.payment_intents.retrieve(payments.data[0].payment.payment_intent)
     assert (pi.status, pi.customer, pi.amount) == ("succeeded", customer.id, 2000)
 
 
@@ -92,12 +92,12 @@ def test_failed_renewal_goes_past_due_and_recovers(client, monthly) -> None:
     assert client.v1.subscriptions.retrieve(sub.id).status == "past_due"
     failed = client.v1.events.list(params={"type": "invoice.payment_failed"}).data
     assert len(failed) == 1
-    invoice = client.v1.invoices.retrieve(failed[0].data.object["id"])  # type: ignore[index]
+    invoice = client.v1.invoices.retrieve(failed[0].data.object["id"])
     assert (invoice.status, invoice.attempt_count, invoice.amount_remaining) == ("open", 1, 2000)
     assert client.v1.customers.retrieve(customer.id).delinquent is True
     updates = client.v1.events.list(params={"type": "customer.subscription.updated"}).data
-    assert updates[0].data.object["status"] == "past_due"  # type: ignore[index]
-    assert updates[0].data.previous_attributes["status"] == "active"  # type: ignore[index]
+    assert updates[0].data.object["status"] == "past_due"
+    assert updates[0].data.previous_attributes["status"] == "active"
     # paying the open invoice with a good card reactivates the subscription
     good = client.v1.payment_methods.attach("pm_card_visa", params={"customer": customer.id})
     assert client.v1.invoices.pay(invoice.id, params={"payment_method": good.id}).status == "paid"
@@ -160,6 +160,6 @@ def test_subscription_items_and_errors(client, monthly) -> None:
     items = client.v1.subscription_items.list(params={"subscription": sub.id}).data
     assert [(i.object, i.quantity, i.subscription) for i in items] == [("subscription_item", 3, sub.id)]
     assert client.v1.subscription_items.retrieve(items[0].id).price.id == monthly.id
-    lines = client.v1.invoices.line_items.list(sub.latest_invoice)  # type: ignore[arg-type]
+    lines = client.v1.invoices.line_items.list(sub.latest_invoice)
     assert lines.data[0].amount == 6000
-    assert lines.data[0].parent.subscription_item_details.subscription_item == items[0].id  # type: ignore[union-attr]
+    assert lines.data[0].parent.subscription_item_details.subscription_item == items[0].id

@@ -138,7 +138,7 @@ def test_events_api_filters(client) -> None:
     assert client.v1.events.list(params={"created": {"gt": cutoff + 10_000}}).data == []
     assert len(client.v1.events.list(params={"types": ["customer.created", "product.created"]}).data) == 2
     event = client.v1.events.list().data[0]
-    assert client.v1.events.retrieve(event.id).data.object["name"] == "P"  # type: ignore[index]
+    assert client.v1.events.retrieve(event.id).data.object["name"] == "P"
     assert event.request is not None
     assert event.request.id is not None
     assert event.request.id.startswith("req_")
