@@ -303,7 +303,8 @@ class ApiGateway:
         request_id = base64.b64encode(secrets.token_bytes(10)).decode()
         response = self._handle(request, request_id)
         response.headers.append(("apigw-requestid", request_id))
-        if self.api.cors is not None:
+        already = any(name == "access-control-allow-origin" for name, _ in response.headers)  # a preflight
+        if self.api.cors is not None and not already:
             add_cors_headers(self.api.cors, request, response)
         return response
 

@@ -152,7 +152,13 @@ def write_profiles(profiles: list[dict[str, str]]) -> int:
     return len(profiles)
 
 
-SEED_STEPS: list[Callable[[SeedContext], None]] = [seed_users]
+def seed_tracks(ctx: SeedContext) -> None:
+    """The paid-track catalogue (DP, FSD) from coursepay/tracks/data/tracks.json, by the tracks context's own seeder."""
+    changed = ctx.run_in_function("PaymentsFunction", "coursepay.tracks.seed:seed_in_function", None)
+    ctx.log(f"[seed] tracks: {', '.join(changed) or 'unchanged'}")
+
+
+SEED_STEPS: list[Callable[[SeedContext], None]] = [seed_users, seed_tracks]
 
 
 def run_seed(ctx: SeedContext, steps: list[Callable[[SeedContext], None]] | None = None) -> None:

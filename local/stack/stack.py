@@ -60,6 +60,19 @@ class StackLog:
             self._file.close()
 
 
+class _Phases:
+    """Logs how long each start-up phase took (start-up time is a feature of the stack)."""
+
+    def __init__(self, log: Callable[[str], None]) -> None:
+        self._log = log
+        self._last = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self._log(f"[stack] {name}: {now - self._last:.2f} s")
+        self._last = now
+
+
 class LocalStack:
     def __init__(
         self,
@@ -128,8 +141,11 @@ class LocalStack:
         log = self._require_log()
         self._api = ApiServer(self.host, self._ports["api"], log)  # bind first: the port goes into parameters
         self.api_url = self._api.url
+        phase = _Phases(log)
         self._start_moto()
+        phase("moto server")
         self._start_stripe()
+        phase("Stripe sandbox")
         overrides: dict[str, str | int] = {
             "QueueVisibilitySeconds": 2,  # failed messages come back (and reach the DLQ) in seconds
             "AllowedRedirectOrigins": ",".join(origin.format(api=self._api.port) for origin in LOCAL_ORIGINS),
@@ -143,7 +159,9 @@ class LocalStack:
         )
         self.parameters = dict(self.provisioned.resolver.parameters)
         self.outputs = self.provisioned.physical_ids
+        phase(f"{len(self.outputs)} resources from the template")
         self._configure_aws(session)
+        phase("secrets, SES sender, webhook endpoint")
         self.model = build_model(self.provisioned.template, self.provisioned.resolver)
         self.runtime = LambdaRuntime(
             self.model.functions,
@@ -165,8 +183,10 @@ class LocalStack:
         ]
         for poller in self._pollers:
             poller.start()
+        phase("API, functions, queue pollers")
         if self._seed:
             run_seed(self.seed_context())
+            phase("demo data")
         if self._warm:
             threading.Thread(target=self._warm_functions, name="warm", daemon=True).start()
 

@@ -227,3 +227,16 @@ def test_function_errors_are_500(error_type: str) -> None:
     runtime = FakeRuntime(Invocation("r", False, {"errorType": error_type, "errorMessage": "boom"}, 1.0))
     response = _gateway(runtime).handle(HttpRequest("GET", "/open", []))
     assert (response.status, json.loads(response.body)) == (500, {"message": "Internal Server Error"})
+
+
+def test_gateway_answers_preflights_once() -> None:
+    runtime = FakeRuntime()
+    request = HttpRequest(
+        "OPTIONS", "/me", [("Origin", "http://localhost:8080"), ("Access-Control-Request-Method", "GET")]
+    )
+    response = _gateway(runtime).handle(request)
+    assert response.status == 204
+    assert [value for name, value in response.headers if name == "access-control-allow-origin"] == [
+        "http://localhost:8080"
+    ]
+    assert runtime.events == []
