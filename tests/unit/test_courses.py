@@ -235,3 +235,36 @@ def test_the_catalogue_pages_and_filters_by_teacher(market):
     status, body = market.call(market.courses, "GET", "/courses", query={"cursor": "bm90LWEtY3Vyc29y"})
     assert status == 400
     assert body["error"]["field"] == "cursor"
+
+
+def test_a_teacher_may_move_existing_subscribers_to_a_new_monthly_price(market, aws, monkeypatch):
+    """Without ``move_subscribers`` subscribers keep their price; with it, each live subscription's item is moved
+    to the new price from its next renewal (no proration), once. (The sandbox does not implement item updates, so
+    the Stripe call is captured here; the integration tests cover the rest of the path.)"""
+    import stripe
+    from coursepay.subscriptions.models import Subscription
+    from coursepay.subscriptions.repository import SubscriptionsRepository
+
+    course = market.create_course()
+    course_id, old_price = course["course_id"], course["pricing"]["monthly"]["stripe_price_id"]
+    subscriptions = SubscriptionsRepository(aws.name("PaymentsTable"))
+    for n, status in enumerate(("active", "past_due", "canceled")):
+        subscriptions.save(Subscription(subscription_id=f"sub_{n}", user_id=f"student-{n}", course_id=course_id,
+                                        status=status, price_id=old_price, subscription_item_id=f"si_{n}"))
+    calls = []
+    monkeypatch.setattr(stripe.SubscriptionService, "update",
+                        lambda self, sub_id, params=None, options=None: calls.append((sub_id, params, options)))
+
+    path = f"/courses/{course_id}"
+    status, kept = market.call(market.courses, "PATCH", path, route=ROUTE, user=TEACHER, body={"monthly_price": 1700})
+    assert status == 200, kept
+    assert calls == []
+    status, moved = market.call(market.courses, "PATCH", path, route=ROUTE, user=TEACHER,
+                                body={"monthly_price": 1800, "move_subscribers": True})
+    assert status == 200, moved
+    new_price = moved["pricing"]["monthly"]["stripe_price_id"]
+    assert sorted(call[0] for call in calls) == ["sub_0", "sub_1"]
+    for sub_id, params, options in calls:
+        assert params == {"items": [{"id": f"si_{sub_id[-1]}", "price": new_price}], "proration_behavior": "none"}
+        assert options == {"idempotency_key": f"course-price-move:{sub_id}:{new_price}"}
+    assert audit_actions(aws, course_id)[-1] == "course.subscribers_moved"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +55,15 @@ SAMPLES: dict[str, tuple[str, str, Callable[..., dict[str, Any]], Callable[[dict
 }
 
 
+# Samples whose function needs the Stripe sandbox are invoked by their context's own test module.
+COVERED_ELSEWHERE = {"courses-*.json": "tests/unit/test_course_sample_events.py",
+                     "checkout-*.json": "tests/unit/test_course_sample_events.py"}
+
+
 def test_every_sample_event_is_covered():
-    assert sorted(path.name for path in EVENTS.glob("*.json")) == sorted(SAMPLES)
+    names = [path.name for path in EVENTS.glob("*.json")
+             if not any(fnmatch(path.name, pattern) for pattern in COVERED_ELSEWHERE)]
+    assert sorted(names) == sorted(SAMPLES)
 
 
 @pytest.mark.parametrize("sample", sorted(SAMPLES))
