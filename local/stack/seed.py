@@ -158,7 +158,30 @@ def seed_tracks(ctx: SeedContext) -> None:
     ctx.log(f"[seed] tracks: {', '.join(changed) or 'unchanged'}")
 
 
-SEED_STEPS: list[Callable[[SeedContext], None]] = [seed_users, seed_tracks]
+DEMO_COURSES = (
+    {"title": "Python for kids", "description": "Loops, turtles and small games.",
+     "outline": ["Variables", "Loops", "Turtle graphics", "A first game"], "monthly_price": 1500,
+     "one_time_price": 9900, "currency": "usd"},
+    {"title": "Scratch basics", "description": "Make sprites move, talk and play.",
+     "outline": ["Sprites", "Events", "Broadcasts"], "monthly_price": 900, "currency": "usd"},
+    {"title": "Web pages from scratch", "description": "HTML and CSS, one small page at a time.",
+     "outline": ["HTML", "CSS", "Publishing"], "one_time_price": 4900, "currency": "usd"},
+)
+
+
+def seed_courses(ctx: SeedContext) -> None:
+    """Demo courses, created through POST /courses as the demo teacher (Stripe Product and Prices included).
+    Each has a fixed Idempotency-Key, so seeding again returns the same courses instead of new ones."""
+    token = ctx.login("teacher@coursepay.local")["access_token"]
+    for number, course in enumerate(DEMO_COURSES, start=1):
+        response = ctx.api("POST", "/courses", token=token, json=course,
+                           headers={"Idempotency-Key": f"demo-course-{number}"})
+        if response.status_code != 201:
+            raise RuntimeError(f"seeding course {course['title']!r} failed: {response.status_code} {response.text}")
+        ctx.log(f"[seed] course {response.json()['course_id']}: {course['title']}")
+
+
+SEED_STEPS: list[Callable[[SeedContext], None]] = [seed_users, seed_tracks, seed_courses]
 
 
 def run_seed(ctx: SeedContext, steps: list[Callable[[SeedContext], None]] | None = None) -> None:

@@ -40,6 +40,14 @@ def no_batch_failures(response: dict[str, Any]) -> None:
     assert response == {"batchItemFailures": []}
 
 
+def seed_tracks() -> None:
+    # The fulfilment sample is a DP track purchase: the catalogue is there, as in every deployment.
+    from coursepay.settings import FulfilmentSettings, load_settings
+    from coursepay.tracks.seed import seed_tracks as seed
+
+    seed(load_settings(FulfilmentSettings).courses_table)
+
+
 # sample file -> (logical id, function directory, prepare(event, invoke), check(response))
 SAMPLES: dict[str, tuple[str, str, Callable[..., dict[str, Any]], Callable[[dict[str, Any]], None]]] = {
     "accounts-register.json": ("AccountsFunction", "accounts", lambda event, invoke: event, http_ok(201)),
@@ -47,7 +55,8 @@ SAMPLES: dict[str, tuple[str, str, Callable[..., dict[str, Any]], Callable[[dict
                             lambda event, invoke: (invoke(load("accounts-register.json")), event)[1], http_ok(200)),
     "bookings-list-gigs.json": ("BookingsFunction", "bookings", lambda event, invoke: event, http_ok(200)),
     "webhook-stripe-event.json": ("WebhookFunction", "webhook", lambda event, invoke: resign(event), http_ok(200)),
-    "fulfilment-sqs-batch.json": ("FulfilmentFunction", "fulfilment", lambda event, invoke: event, no_batch_failures),
+    "fulfilment-sqs-batch.json": ("FulfilmentFunction", "fulfilment", lambda event, invoke: (seed_tracks(), event)[1],
+                                  no_batch_failures),
     "provisioning-sqs-batch.json": ("ProvisioningFunction", "provisioning", lambda event, invoke: event,
                                     no_batch_failures),
     "notifications-sqs-batch.json": ("NotificationsFunction", "notifications", lambda event, invoke: event,
@@ -57,7 +66,8 @@ SAMPLES: dict[str, tuple[str, str, Callable[..., dict[str, Any]], Callable[[dict
 
 # Samples whose function needs the Stripe sandbox are invoked by their context's own test module.
 COVERED_ELSEWHERE = {"courses-*.json": "tests/unit/test_course_sample_events.py",
-                     "checkout-*.json": "tests/unit/test_course_sample_events.py"}
+                     "checkout-*.json": "tests/unit/test_course_sample_events.py",
+                     "payments-*.json": "tests/unit/test_payments_sample_events.py"}
 
 
 def test_every_sample_event_is_covered():

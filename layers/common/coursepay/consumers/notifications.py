@@ -10,7 +10,9 @@ CONSUMER_NAME = "notifications"
 
 
 def handlers(settings: NotificationsSettings) -> dict[str, EnvelopeHandler]:
-    return {}
+    from coursepay.tracks import welcome as tracks
+
+    return {**tracks.handlers(settings)}
 
 
 def build_consumer() -> EventConsumer:

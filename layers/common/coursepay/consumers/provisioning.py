@@ -10,7 +10,9 @@ CONSUMER_NAME = "provisioning"
 
 
 def handlers(settings: ProvisioningSettings) -> dict[str, EnvelopeHandler]:
-    return {}
+    from coursepay.tracks import provisioning as tracks
+
+    return {**tracks.handlers(settings)}
 
 
 def build_consumer() -> EventConsumer:

@@ -1,0 +1,187 @@
+"""Payments API (paid tracks, payments, refund requests):
+
+GET  /tracks, /tracks/{trackId}                      public catalogue
+POST /tracks/{trackId}/payment-intents               signed in: PaymentIntent (catalogue price)
+POST /tracks/{trackId}/checkout                      signed in: Checkout Session
+POST /tracks/{trackId}/signup-checkout               anonymous: payment-first sign-up
+GET  /checkout/sessions/{sessionId}/verify           anonymous: 202 processing / 200 ready / 404
+GET  /payments, /payments/{paymentId}                the caller's payments / one (owner or admin)
+POST /payments/{paymentId}/refund-requests           the payment's owner asks for a refund
+GET  /me/refund-requests, /me/tracks                 the caller's refund requests / enrollments with progress
+GET  /admin/refund-requests?status=pending           admins
+POST /admin/refund-requests/{requestId}/approve|deny admins
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from coursepay.accounts.repository import AccountsRepository
+from coursepay.api.principal import require_principal
+from coursepay.api.request_parsing import parse_json_body
+from coursepay.api.resolver import make_resolver
+from coursepay.billing.customers import CustomerDirectory
+from coursepay.billing.enrollments import EnrollmentsRepository
+from coursepay.billing.payments import PaymentsRepository
+from coursepay.observability import logger, metrics, tracer
+from coursepay.refunds.repository import RefundRequestsRepository
+from coursepay.refunds.service import RefundService
+from coursepay.settings import load_settings
+from coursepay.storage.audit import AuditTrail
+from coursepay.stripe_gateway.client import publishable_key, stripe_client
+from coursepay.tracks.catalogue import TracksRepository
+from coursepay.tracks.models import (
+    ApproveRefundBody,
+    CheckoutRequest,
+    DenyRefundBody,
+    PaymentIntentRequest,
+    RefundRequestBody,
+)
+from coursepay.tracks.progress import ProgressRepository
+from coursepay.tracks.purchases import OpenPurchases, TrackPurchases
+from coursepay.tracks.service import TrackQueries
+from coursepay.tracks.settings import PaymentsSettings
+from coursepay.tracks.signups import SignupsRepository
+from pydantic import BaseModel
+
+app = make_resolver()
+
+
+class Services(BaseModel, arbitrary_types_allowed=True):
+    queries: TrackQueries
+    purchases: TrackPurchases
+    refunds: RefundService
+
+
+@cache
+def service() -> Services:
+    settings = load_settings(PaymentsSettings)
+
+    def stripe() -> Any:
+        return stripe_client(settings.stripe_api_key_secret_id, settings.stripe_api_base)
+
+    tracks = TracksRepository(settings.courses_table)
+    payments = PaymentsRepository(settings.payments_table)
+    enrollments = EnrollmentsRepository(settings.enrollments_table)
+    audit = AuditTrail(settings.audit_table)
+    return Services(
+        queries=TrackQueries(tracks, payments, enrollments, ProgressRepository(settings.enrollments_table)),
+        purchases=TrackPurchases(
+            tracks=tracks, payments=payments, enrollments=enrollments,
+            customers=CustomerDirectory(settings.accounts_table, stripe),
+            accounts=AccountsRepository(settings.accounts_table), signups=SignupsRepository(settings.payments_table),
+            open_purchases=OpenPurchases(settings.payments_table), audit=audit, stripe_client=stripe,
+            publishable_key=lambda: publishable_key(settings.stripe_api_key_secret_id),
+            allowed_origins=settings.allowed_redirect_origins),
+        refunds=RefundService(payments, RefundRequestsRepository(settings.payments_table), audit, stripe),
+    )
+
+
+def _json(status: HTTPStatus, model: BaseModel) -> Response[str]:
+    return Response(status, content_types.APPLICATION_JSON, model.model_dump_json())
+
+
+def _principal() -> Any:
+    return require_principal(app.current_event.raw_event)
+
+
+@app.get("/tracks")
+def list_tracks() -> dict[str, Any]:
+    return {"tracks": [track.model_dump() for track in service().queries.catalogue()]}
+
+
+@app.get("/tracks/<track_id>")
+def get_track(track_id: str) -> dict[str, Any]:
+    return service().queries.track(track_id).model_dump()
+
+
+@app.post("/tracks/<track_id>/payment-intents")
+def create_payment_intent(track_id: str) -> Response[str]:
+    principal = _principal()
+    parse_json_body(PaymentIntentRequest, app.current_event.body)
+    view = service().purchases.create_payment_intent(principal, track_id)
+    metrics.add_metric(name="TrackPaymentIntents", unit="Count", value=1)
+    return _json(HTTPStatus.CREATED, view)
+
+
+@app.post("/tracks/<track_id>/checkout")
+def create_checkout(track_id: str) -> Response[str]:
+    principal = _principal()
+    request = parse_json_body(CheckoutRequest, app.current_event.body)
+    return _json(HTTPStatus.CREATED, service().purchases.create_checkout(principal, track_id, request))
+
+
+@app.post("/tracks/<track_id>/signup-checkout")
+def create_signup_checkout(track_id: str) -> Response[str]:
+    request = parse_json_body(CheckoutRequest, app.current_event.body)
+    key = app.current_event.headers.get("idempotency-key")
+    view = service().purchases.create_signup_checkout(track_id, request, key)
+    metrics.add_metric(name="TrackSignupCheckouts", unit="Count", value=1)
+    return _json(HTTPStatus.CREATED, view)
+
+
+@app.get("/checkout/sessions/<session_id>/verify")
+def verify_signup(session_id: str) -> Response[str]:
+    verification = service().purchases.verify_signup(session_id)
+    status = HTTPStatus.OK if verification.status == "ready" else HTTPStatus.ACCEPTED
+    return _json(status, verification)
+
+
+@app.get("/payments")
+def my_payments() -> dict[str, Any]:
+    return service().queries.payments_of(_principal()).model_dump()
+
+
+@app.get("/payments/<payment_id>")
+def get_payment(payment_id: str) -> dict[str, Any]:
+    return service().queries.payment(_principal(), payment_id).model_dump()
+
+
+@app.post("/payments/<payment_id>/refund-requests")
+def request_refund(payment_id: str) -> Response[str]:
+    principal = _principal()
+    body = parse_json_body(RefundRequestBody, app.current_event.body)
+    return _json(HTTPStatus.CREATED, service().refunds.request(principal, payment_id, body.reason))
+
+
+@app.get("/me/refund-requests")
+def my_refund_requests() -> dict[str, Any]:
+    return {"refund_requests": [r.model_dump() for r in service().refunds.of_user(_principal())]}
+
+
+@app.get("/me/tracks")
+def my_tracks() -> dict[str, Any]:
+    return service().queries.my_tracks(_principal()).model_dump()
+
+
+@app.get("/admin/refund-requests")
+def list_refund_requests() -> dict[str, Any]:
+    admin = _principal()
+    status = app.current_event.get_query_string_value("status", "pending") or "pending"
+    return {"refund_requests": [r.model_dump() for r in service().refunds.list(admin, status)]}
+
+
+@app.post("/admin/refund-requests/<request_id>/approve")
+def approve_refund(request_id: str) -> dict[str, Any]:
+    admin = _principal()
+    body = parse_json_body(ApproveRefundBody, app.current_event.body)
+    return service().refunds.approve(admin, request_id, body.amount).model_dump()
+
+
+@app.post("/admin/refund-requests/<request_id>/deny")
+def deny_refund(request_id: str) -> dict[str, Any]:
+    admin = _principal()
+    body = parse_json_body(DenyRefundBody, app.current_event.body)
+    return service().refunds.deny(admin, request_id, body.reason).model_dump()
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,134 @@
+"""Refund requests: request (the payment's owner), list / approve / deny (admins).
+
+Never more than was paid, never twice:
+* the requested payment must have succeeded and have something left to refund; one open request per payment;
+* the approved amount is 1..(amount - refunded so far), checked again at approval;
+* approval claims the request (``pending -> approving``, conditional, so two admins cannot both approve) and
+  creates the Stripe refund with the idempotency key ``refund-request-<id>``: a retried approval gets the same
+  refund from Stripe, never a second one (and Stripe itself refuses refunds beyond the charge).
+The payment's refunded amount and status are set by ``charge.refunded``, whatever started the refund.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from coursepay.api.principal import ADMINS, Principal
+from coursepay.billing.payments import Payment, PaymentsRepository
+from coursepay.clock import iso_now
+from coursepay.errors import ConditionFailed, Conflict, InvalidRequest, NotFound
+from coursepay.refunds.repository import OPEN_STATES, RefundRequest, RefundRequestsRepository
+from coursepay.storage.audit import AuditEntry, AuditTrail
+from coursepay.stripe_gateway.errors import stripe_errors
+
+if TYPE_CHECKING:
+    import stripe
+
+REFUNDABLE = frozenset({"succeeded", "partially_refunded"})
+
+
+def _view(request: RefundRequest) -> dict[str, object]:
+    return request.model_dump(exclude={"updated_at"})
+
+
+class RefundService:
+    def __init__(self, payments: PaymentsRepository, requests: RefundRequestsRepository, audit: AuditTrail,
+                 stripe_client: Callable[[], stripe.StripeClient]) -> None:
+        self._payments = payments
+        self._requests = requests
+        self._audit = audit
+        self._stripe = stripe_client
+
+    def _owned_payment(self, principal: Principal, payment_id: str) -> Payment:
+        payment = self._payments.get(payment_id)
+        if payment is None or payment.user_id != principal.user_id:
+            raise NotFound("no such payment", field="paymentId")
+        return payment
+
+    def request(self, principal: Principal, payment_id: str, reason: str) -> RefundRequest:
+        payment = self._owned_payment(principal, payment_id)
+        remaining = payment.amount - payment.refunded_amount
+        if payment.status not in REFUNDABLE or remaining <= 0 or not payment.stripe_payment_intent_id:
+            raise Conflict(f"a payment that is {payment.status} cannot be refunded", field="paymentId")
+        request = RefundRequest(request_id=f"rr_{uuid.uuid4().hex}", payment_id=payment.payment_id,
+                                user_id=principal.user_id, reason=reason, amount_paid=payment.amount,
+                                currency=payment.currency, refundable_at_request=remaining)
+        self._requests.create(request)
+        self._audit.record(AuditEntry(entity=f"payment#{payment.payment_id}", action="refund_request.created",
+                                      actor=f"user:{principal.user_id}", after=_view(request)))
+        return request
+
+    def of_user(self, principal: Principal) -> list[RefundRequest]:
+        return self._requests.of_user(principal.user_id)
+
+    def list(self, admin: Principal, status: str) -> list[RefundRequest]:
+        admin.require_any_group(ADMINS)
+        if status not in ("pending", "approving", "approved", "denied"):
+            raise InvalidRequest("status must be pending, approving, approved or denied", field="status")
+        return self._requests.by_status(status)
+
+    def _open_request(self, admin: Principal, request_id: str) -> RefundRequest:
+        admin.require_any_group(ADMINS)
+        request = self._requests.get(request_id)
+        if request is None:
+            raise NotFound("no such refund request", field="requestId")
+        if request.status not in OPEN_STATES:
+            raise Conflict(f"this refund request is already {request.status}", field="requestId")
+        return request
+
+    def approve(self, admin: Principal, request_id: str, amount: int | None) -> RefundRequest:
+        request = self._open_request(admin, request_id)
+        payment = self._payments.get(request.payment_id)
+        if payment is None or not payment.stripe_payment_intent_id:
+            raise Conflict("the payment of this request cannot be refunded", field="requestId")
+        remaining = payment.amount - payment.refunded_amount
+        if request.status == "approving" and request.approved_amount is not None:
+            # A previous approval did not finish: it must be completed with the same amount (same Stripe refund).
+            if amount is not None and amount != request.approved_amount:
+                raise Conflict(f"an approval of {request.approved_amount} is being completed; it cannot change",
+                               field="amount")
+            amount = request.approved_amount
+        else:
+            amount = remaining if amount is None else amount
+            if amount <= 0 or amount > remaining:
+                raise InvalidRequest(f"amount must be between 1 and {remaining} (what is left of the payment)",
+                                     field="amount")
+        try:
+            claimed = self._requests.transition(request, "approving", expected=OPEN_STATES, approved_amount=amount,
+                                                decided_by=f"user:{admin.user_id}")
+        except ConditionFailed:
+            raise Conflict("this refund request was decided meanwhile", field="requestId") from None
+        try:
+            with stripe_errors("refund the payment", refused=Conflict):
+                refund = self._stripe().v1.refunds.create(
+                    params={"payment_intent": payment.stripe_payment_intent_id, "amount": amount,
+                            "reason": "requested_by_customer",
+                            "metadata": {"kind": payment.kind, "refund_request_id": request.request_id,
+                                         "payment_id": payment.payment_id}},
+                    options={"idempotency_key": f"refund-request-{request.request_id}-a{claimed.attempt}"},
+                )
+        except Conflict:
+            # Stripe refused (e.g. the charge was refunded meanwhile): nothing was refunded; back to the queue.
+            self._requests.transition(claimed, "pending", expected=("approving",), approved_amount=None,
+                                      decided_by=None, attempt=claimed.attempt + 1)
+            raise
+        approved = self._requests.transition(claimed, "approved", expected=("approving",), stripe_refund_id=refund.id,
+                                             stripe_refund_status=refund.status, decided_at=iso_now())
+        self._audit.record(AuditEntry(entity=f"payment#{payment.payment_id}", action="refund_request.approved",
+                                      actor=f"user:{admin.user_id}", before=_view(request), after=_view(approved)))
+        return approved
+
+    def deny(self, admin: Principal, request_id: str, reason: str) -> RefundRequest:
+        request = self._open_request(admin, request_id)
+        if request.status != "pending":
+            raise Conflict("an approval of this request is being completed", field="requestId")
+        try:
+            denied = self._requests.transition(request, "denied", expected=("pending",), decided_at=iso_now(),
+                                               decided_by=f"user:{admin.user_id}", decision_reason=reason)
+        except ConditionFailed:
+            raise Conflict("this refund request was decided meanwhile", field="requestId") from None
+        self._audit.record(AuditEntry(entity=f"payment#{request.payment_id}", action="refund_request.denied",
+                                      actor=f"user:{admin.user_id}", before=_view(request), after=_view(denied)))
+        return denied

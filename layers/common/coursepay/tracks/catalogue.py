@@ -1,0 +1,119 @@
+"""The track catalogue: tracks are data (``data/tracks.json``), stored in the courses table under their own
+key prefix and read from there by every function.
+
+Keys (courses table): ``pk=TRACK#<track_id>, sk=TRACK``; gsi1 ``TRACKS`` / ``<sort_order:04d>#<track_id>`` (the
+public list, in display order). Prices are integer minor units of ``currency``.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from coursepay.storage.dynamo import DynamoTable
+
+TRACK_ID = re.compile(r"^[A-Z][A-Z0-9]{0,15}$")
+LIST_PARTITION = "TRACKS"
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Step(_Data):
+    step_id: str = Field(min_length=1, max_length=40)
+    title: str = Field(min_length=1, max_length=200)
+
+
+class Project(_Data):
+    project_id: str = Field(min_length=1, max_length=40)
+    title: str = Field(min_length=1, max_length=200)
+    steps: tuple[Step, ...] = Field(min_length=1)
+
+
+class Tool(_Data):
+    """A tool every student of the track gets; ``url_template`` is completed per student (``{workspace}``)."""
+
+    tool_id: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=80)
+    url_template: str = Field(min_length=1, max_length=500)
+
+
+class Track(_Data):
+    track_id: str
+    name: str = Field(min_length=1, max_length=120)
+    description: str = Field(min_length=1, max_length=2000)
+    features: tuple[str, ...] = ()
+    tools: tuple[Tool, ...] = ()
+    price: int = Field(gt=0, le=99_999_999)  # minor units
+    currency: str = Field(min_length=3, max_length=3)
+    sort_order: int = Field(default=0, ge=0, le=9999)
+    active: bool = True
+    projects: tuple[Project, ...] = Field(min_length=1)
+
+    @field_validator("track_id")
+    @classmethod
+    def _track_id(cls, value: str) -> str:
+        if not TRACK_ID.match(value):
+            raise ValueError("track ids are upper-case letters and digits, e.g. DP")
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        return value.lower()
+
+    @property
+    def first_project(self) -> Project:
+        return self.projects[0]
+
+
+class TrackCatalogue(BaseModel):
+    tracks: tuple[Track, ...]
+
+
+def track_key(track_id: str) -> dict[str, str]:
+    return {"pk": f"TRACK#{track_id}", "sk": "TRACK"}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+def to_item(track: Track) -> dict[str, Any]:
+    return {**track_key(track.track_id), "gsi1pk": LIST_PARTITION,
+            "gsi1sk": f"{track.sort_order:04d}#{track.track_id}", "entity": "track", **track.model_dump(mode="json")}
+
+
+def from_item(item: dict[str, Any]) -> Track:
+    return Track.model_validate({name: _plain(value) for name, value in item.items() if name in Track.model_fields})
+
+
+class TracksRepository:
+    def __init__(self, courses_table: str) -> None:
+        self.table = DynamoTable(courses_table)
+
+    def get(self, track_id: str) -> Track | None:
+        if not TRACK_ID.match(track_id):
+            return None
+        item = self.table.get(track_key(track_id), consistent=False)
+        return from_item(item) if item else None
+
+    def get_raw(self, track_id: str) -> dict[str, Any] | None:
+        return self.table.get(track_key(track_id))
+
+    def list(self) -> list[Track]:
+        items = self.table.query_all(partition=("gsi1pk", LIST_PARTITION), index="gsi1")
+        return [from_item(item) for item in items]
+
+    def put(self, track: Track) -> None:
+        self.table.put(to_item(track))

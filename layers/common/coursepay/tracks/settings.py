@@ -1,0 +1,26 @@
+"""Settings of the payments function and of the track handlers that run in the shared consumers."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from coursepay.settings import AuditSettings, CheckoutSettings, NotificationsSettings, StripeSettings
+
+
+class PaymentsSettings(AuditSettings, StripeSettings):
+    """PaymentsFunction: the track catalogue, track purchases, payments, refund requests, enrollments view."""
+
+    accounts_table: str
+    courses_table: str
+    payments_table: str
+    enrollments_table: str
+    allowed_redirect_origins: tuple[str, ...] = Field(default=())
+
+    _origins = field_validator("allowed_redirect_origins", mode="before")(
+        CheckoutSettings._split_origins.__func__)  # type: ignore[attr-defined]
+
+
+class TrackNotificationsSettings(NotificationsSettings):
+    """The notifications function, as the track welcome e-mail needs it (it issues the temporary password)."""
+
+    user_pool_id: str
