@@ -50,6 +50,7 @@ def create_payment_intent(
     receipt_email: str | None = None,
     statement_descriptor: str | None = None,
     statement_descriptor_suffix: str | None = None,
+    capture_method: str = "automatic_async",
     internal: dict[str, Any] | None = None,
 ) -> Obj:
     minimum = MINIMUMS.get(currency, 1)
@@ -69,7 +70,7 @@ def create_payment_intent(
         "automatic_payment_methods": automatic_payment_methods,
         "canceled_at": None,
         "cancellation_reason": None,
-        "capture_method": "automatic_async",
+        "capture_method": capture_method,
         "client_secret": f"{pi_id}_secret_{new_id('', 25)}",
         "confirmation_method": "automatic",
         "created": app.now_for(customer),
@@ -456,6 +457,7 @@ def payment_intents_create(req: Request) -> Obj:
         setup_future_usage=sfu, application_fee_amount=fee, transfer_data=transfer,
         receipt_email=p.str("receipt_email"), statement_descriptor=p.str("statement_descriptor"),
         statement_descriptor_suffix=p.str("statement_descriptor_suffix"),
+        capture_method=p.str("capture_method") or "automatic_async",
     )
     if p.str("payment_method"):
         pm = resolve_payment_method(app, p.req("payment_method"))
