@@ -107,6 +107,7 @@ class _Worker:
         os.close(child_requests)
         os.close(child_responses)
         self.pid = self.process.pid
+        self.code_version = 0.0  # newest source mtime when spawned (set by the pool)
         self._log_thread = threading.Thread(
             target=self._forward_logs, args=(log,), name=f"log-{spec.logical_id}-{self.pid}", daemon=True
         )
@@ -184,13 +185,53 @@ class _Worker:
         self._requests = self._responses = -1
 
 
+class SourceWatcher:
+    """Newest modification time of the files under some directories, looked at most once a second.
+
+    Lets the pools retire warm workers whose code changed: an edit takes effect at the next request, as a
+    deployment does in Lambda (new execution environments for the new code).
+    """
+
+    def __init__(self, interval_s: float = 1.0) -> None:
+        self._interval_s = interval_s
+        self._lock = threading.Lock()
+        self._cache: dict[Path, tuple[float, float]] = {}  # directory -> (checked at, newest mtime)
+
+    def version(self, directories: tuple[Path, ...]) -> float:
+        return max((self._newest(directory) for directory in directories), default=0.0)
+
+    def _newest(self, directory: Path) -> float:
+        with self._lock:
+            now = time.monotonic()
+            checked_at, newest = self._cache.get(directory, (-1e9, 0.0))
+            if now - checked_at < self._interval_s:
+                return newest
+            newest = 0.0
+            for root, directories, files in os.walk(directory):
+                directories[:] = [name for name in directories if name != "__pycache__"]
+                for name in files:
+                    with contextlib.suppress(OSError):
+                        newest = max(newest, os.stat(os.path.join(root, name)).st_mtime)
+            self._cache[directory] = (now, newest)
+            return newest
+
+
 class FunctionPool:
     """Warm workers of one function; at most ``max_workers`` run at a time, further calls wait."""
 
     def __init__(
-        self, spec: FunctionSpec, environment: dict[str, str], *, max_workers: int, python: str, log: LogSink
+        self,
+        spec: FunctionSpec,
+        environment: dict[str, str],
+        *,
+        max_workers: int,
+        python: str,
+        log: LogSink,
+        watcher: SourceWatcher | None = None,
     ) -> None:
         self.spec = spec
+        self._watcher = watcher or SourceWatcher()
+        self._sources = (spec.code_dir, *spec.layer_dirs)
         self.environment = environment
         self.max_workers = max_workers
         self._python = python
@@ -215,14 +256,17 @@ class FunctionPool:
         return Invocation(request_id=request_id, ok=ok, payload=payload, duration_ms=duration)
 
     def _acquire(self) -> _Worker:
+        code_version = self._watcher.version(self._sources)
         with self._condition:
             while True:
                 if self._closed:
                     raise RuntimeError(f"{self.spec.logical_id}: the local stack is stopping")
                 while self._idle:
                     worker = self._idle.pop()
-                    if worker.alive:
+                    if worker.alive and worker.code_version >= code_version:
                         return worker
+                    if worker.alive:
+                        self._log(f"[{self.spec.logical_id}] code changed: new execution environment")
                     self._discard(worker)
                 if self._count < self.max_workers:
                     self._count += 1
@@ -230,6 +274,7 @@ class FunctionPool:
                 self._condition.wait()
         try:  # spawning takes a while: outside the lock
             worker = _Worker(self.spec, self.environment, self._python, self._log)
+            worker.code_version = code_version
         except BaseException:
             with self._condition:
                 self._count -= 1
@@ -284,6 +329,7 @@ class LambdaRuntime:
         max_workers: int = 2,
         python: str = sys.executable,
     ) -> None:
+        watcher = SourceWatcher()  # one for all pools: they share the layer
         self.pools = {
             logical_id: FunctionPool(
                 spec,
@@ -291,6 +337,7 @@ class LambdaRuntime:
                 max_workers=max_workers,
                 python=python,
                 log=log,
+                watcher=watcher,
             )
             for logical_id, spec in functions.items()
         }

@@ -108,6 +108,10 @@ class SqsPoller:
         if self.source.enabled:
             self._thread.start()
 
+    def request_stop(self) -> None:
+        """Ask the thread to finish its current poll/batch (so that several pollers stop in parallel)."""
+        self._stopping.set()
+
     def stop(self) -> None:
         self._stopping.set()
         if self._thread.is_alive():

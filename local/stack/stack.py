@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -127,6 +128,7 @@ class LocalStack:
     def start(self) -> LocalStack:
         started = time.perf_counter()
         self.log = StackLog(self.state_dir / "stack.log", self._echo)
+        self.log(f"[stack] starting (pid {os.getpid()}, template {self._template})")
         try:
             self._start()
         except BaseException:
@@ -358,6 +360,8 @@ class LocalStack:
         if self._stopped:
             return
         self._stopped = True
+        for poller in self._pollers:
+            poller.request_stop()
         for poller in self._pollers:
             poller.stop()
         if self._api is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from local.stack.lambda_runtime import FunctionPool, function_environment
+from local.stack.lambda_runtime import FunctionPool, SourceWatcher, function_environment
 from local.stack.sam import FunctionSpec
 
 HANDLER = """
@@ -59,7 +59,9 @@ def pool(tmp_path: Path) -> Iterator[FunctionPool]:
     )
     environment = function_environment(spec, region="us-east-1", aws_endpoint="http://127.0.0.1:1")
     lines: list[str] = []
-    pool = FunctionPool(spec, environment, max_workers=2, python=sys.executable, log=lines.append)
+    pool = FunctionPool(
+        spec, environment, max_workers=2, python=sys.executable, log=lines.append, watcher=SourceWatcher(interval_s=0)
+    )
     pool.lines = lines  # type: ignore[attr-defined]
     yield pool
     pool.stop()
@@ -141,3 +143,14 @@ def test_stop_ends_every_worker(pool: FunctionPool) -> None:
     pool.stop()
     assert pool.spawned_pids
     assert not any(_pid_exists(pid) for pid in pool.spawned_pids)
+
+
+def test_an_edited_handler_runs_in_a_new_worker(pool: FunctionPool) -> None:
+    first = pool.invoke({}).payload["pid"]
+    assert pool.invoke({}).payload["pid"] == first  # warm
+    app = pool.spec.code_dir / "app.py"
+    app.write_text(app.read_text().replace('"echo": event', '"echo": "edited"'))
+    os.utime(app, (time.time() + 1, time.time() + 1))  # a newer mtime even on coarse-grained clocks
+    edited = pool.invoke({"x": 1}).payload
+    assert edited["echo"] == "edited"
+    assert edited["pid"] != first
