@@ -298,3 +298,26 @@ def test_an_expired_session_cancels_its_pending_payment(market, aws):
                                                        "sk": "PAYMENT"})["Item"]
     assert payment["status"] == "canceled"
     assert access(market, course_id)["has_access"] is False
+
+
+@pytest.mark.parametrize(("account", "outcome", "has_access"), [("000123456789", "succeeded", True),
+                                                                 ("000111111116", "failed", False)])
+def test_a_delayed_bank_debit_is_fulfilled_or_failed_when_it_settles(market, aws, account, outcome, has_access):
+    course_id = market.create_course()["course_id"]
+    status, session = market.start_checkout(course_id, "one_time")
+    assert status == 200
+    paid = market.sandbox_post(f"/_sandbox/checkout/sessions/{session['session_id']}/complete",
+                               {"email": "s@example.com", "name": "S", "payment_method_type": "us_bank_account",
+                                "account_number": account})
+    assert paid["outcome"] == "processing"
+    seen: set[str] = set()
+    assert market.deliver_new(seen) == {"batchItemFailures": []}  # completed, but unpaid: no access yet
+    assert fulfil(market, session["session_id"])[1]["fulfilled"] is False
+    assert access(market, course_id)["has_access"] is False
+
+    market.sandbox_post(f"/_sandbox/payment_intents/{paid['payment_intent']}/settle", {})
+    assert market.deliver_new(seen) == {"batchItemFailures": []}
+    payment = aws.table("PaymentsTable").get_item(Key={"pk": f"PAYMENT#{session['session_id']}",
+                                                       "sk": "PAYMENT"})["Item"]
+    assert payment["status"] == outcome
+    assert access(market, course_id)["has_access"] is has_access
