@@ -24,7 +24,7 @@ from coursepay.observability import logger, metrics, tracer
 from coursepay.settings import CheckoutSettings, load_settings
 from coursepay.storage.audit import AuditTrail
 from coursepay.storage.idempotency import IdempotencyStore
-from coursepay.stripe_gateway.client import stripe_client
+from coursepay.stripe_gateway.client import stripe_provider
 from coursepay.subscriptions.fulfilment import CourseFulfilment
 from coursepay.subscriptions.models import CancelRequest, CheckoutRequest
 from coursepay.subscriptions.repository import SubscriptionsRepository
@@ -36,10 +36,7 @@ app = make_resolver()
 @cache
 def service() -> CourseCheckout:
     settings = load_settings(CheckoutSettings)
-
-    def stripe() -> Any:
-        return stripe_client(settings.stripe_api_key_secret_id, settings.stripe_api_base)
-
+    stripe = stripe_provider(settings)
     payments = PaymentsRepository(settings.payments_table)
     enrollments = EnrollmentsRepository(settings.enrollments_table)
     subscriptions = SubscriptionsRepository(settings.payments_table)

@@ -26,7 +26,7 @@ from coursepay.errors import InvalidRequest
 from coursepay.observability import logger, metrics, tracer
 from coursepay.settings import load_settings
 from coursepay.storage.audit import AuditTrail
-from coursepay.stripe_gateway.client import stripe_client
+from coursepay.stripe_gateway.client import stripe_provider
 from coursepay.subscriptions.repository import SubscriptionsRepository
 from coursepay.subscriptions.service import CourseSubscribersAdmin
 
@@ -36,10 +36,7 @@ app = make_resolver()
 @cache
 def service() -> CourseService:
     settings = load_settings(CourseManagementSettings)
-
-    def stripe() -> Any:
-        return stripe_client(settings.stripe_api_key_secret_id, settings.stripe_api_base)
-
+    stripe = stripe_provider(settings)
     audit = AuditTrail(settings.audit_table)
     return CourseService(
         CoursesRepository(settings.courses_table),

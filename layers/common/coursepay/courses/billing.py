@@ -68,7 +68,7 @@ class CourseCatalogueBilling:
             return
         with stripe_errors("update the course's product"):
             self._stripe().v1.products.update(course.stripe_product_id, params={
-                "name": course.title, "description": course.description[:5000] or "",
+                "name": course.title, "description": course.description[:5000],
             })
 
     def archive_price(self, price_id: str) -> None:

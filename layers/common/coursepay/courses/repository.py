@@ -16,13 +16,12 @@ import base64
 import binascii
 import json
 from contextlib import suppress
-from decimal import Decimal
 from typing import Any
 
 from coursepay.clock import iso_now
 from coursepay.courses.models import Course, PriceRecord
 from coursepay.errors import ConditionFailed, InvalidRequest
-from coursepay.storage.dynamo import DynamoTable
+from coursepay.storage.dynamo import DynamoTable, item_to_model, plain_numbers
 
 COURSE_SK = "COURSE"
 CATALOGUE = "CATALOGUE"
@@ -30,14 +29,6 @@ CATALOGUE = "CATALOGUE"
 
 def course_key(course_id: str) -> dict[str, str]:
     return {"pk": f"COURSE#{course_id}", "sk": COURSE_SK}
-
-
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: (int(value) if isinstance(value, Decimal) else value) for name, value in item.items()}
-
-
-def _course(item: dict[str, Any]) -> Course:
-    return Course.model_validate({k: v for k, v in _plain(item).items() if k in Course.model_fields})
 
 
 def _course_item(course: Course) -> dict[str, Any]:
@@ -55,7 +46,7 @@ def _course_item(course: Course) -> dict[str, Any]:
 def encode_cursor(key: dict[str, Any] | None) -> str | None:
     if not key:
         return None
-    return base64.urlsafe_b64encode(json.dumps(_plain(key), sort_keys=True).encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(json.dumps(plain_numbers(key), sort_keys=True).encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str | None, *, expected_keys: set[str]) -> dict[str, Any] | None:
@@ -76,7 +67,7 @@ class CoursesRepository:
 
     def get(self, course_id: str) -> Course | None:
         item = self.table.get(course_key(course_id))
-        return _course(item) if item else None
+        return item_to_model(Course, item) if item else None
 
     def create(self, course: Course) -> Course:
         """Store a new course (version 1); ConditionFailed if the id exists."""
@@ -103,13 +94,13 @@ class CoursesRepository:
             start = decode_cursor(cursor, expected_keys={"pk", "sk", "gsi2pk", "gsi2sk"})
             items, last = self.table.query_page(partition=("gsi2pk", CATALOGUE), index="gsi2", limit=limit,
                                                 start_key=start, newest_first=True)
-        return [_course(item) for item in items], encode_cursor(last)
+        return [item_to_model(Course, item) for item in items], encode_cursor(last)
 
     def of_teacher_page(self, teacher_id: str, *, limit: int, cursor: str | None) -> tuple[list[Course], str | None]:
         start = decode_cursor(cursor, expected_keys={"pk", "sk", "gsi1pk", "gsi1sk"})
         items, last = self.table.query_page(partition=("gsi1pk", f"TEACHER#{teacher_id}"), index="gsi1",
                                             limit=limit, start_key=start)
-        return [_course(item) for item in items], encode_cursor(last)
+        return [item_to_model(Course, item) for item in items], encode_cursor(last)
 
     # ------------------------------------------------------------ price history
     def add_price(self, record: PriceRecord) -> None:
@@ -120,7 +111,7 @@ class CoursesRepository:
 
     def get_price(self, course_id: str, price_id: str) -> PriceRecord | None:
         item = self.table.get({"pk": f"COURSE#{course_id}", "sk": f"PRICE#{price_id}"})
-        return PriceRecord.model_validate(_plain(item)) if item else None
+        return item_to_model(PriceRecord, item) if item else None
 
     def set_price_state(self, course_id: str, price_id: str, **fields: str) -> None:
         self.table.update({"pk": f"COURSE#{course_id}", "sk": f"PRICE#{price_id}"}, set_fields=fields,
@@ -128,6 +119,5 @@ class CoursesRepository:
 
     def price_history(self, course_id: str) -> list[PriceRecord]:
         items = self.table.query_all(partition=("pk", f"COURSE#{course_id}"), sort_prefix=("sk", "PRICE#"))
-        records = [PriceRecord.model_validate({k: v for k, v in _plain(item).items() if k in PriceRecord.model_fields})
-                   for item in items]
+        records = [item_to_model(PriceRecord, item) for item in items]
         return sorted(records, key=lambda record: record.created_at)

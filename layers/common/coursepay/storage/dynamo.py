@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+from pydantic import BaseModel
 
 from coursepay import aws_clients
 from coursepay.errors import ConditionFailed, UpstreamUnavailable
@@ -36,6 +38,18 @@ def translated_errors() -> Iterator[None]:
         if code in _RETRYABLE:
             raise UpstreamUnavailable(f"DynamoDB is unavailable ({code})") from error
         raise
+
+
+def plain_numbers(item: Mapping[str, Any]) -> Item:
+    """An item with DynamoDB's whole-number Decimals turned back into ints (what the models hold)."""
+    return {name: (int(value) if isinstance(value, Decimal) and value == int(value) else value)
+            for name, value in item.items()}
+
+
+def item_to_model[M: BaseModel](model: type[M], item: Mapping[str, Any]) -> M:
+    """The model an item stores (keys and index attributes left out)."""
+    return model.model_validate({name: value for name, value in plain_numbers(item).items()
+                                 if name in model.model_fields})
 
 
 class DynamoTable:

@@ -222,7 +222,7 @@ def _invoice_subscription(invoice: dict[str, Any]) -> str | None:
 # ---------------------------------------------------------------- the fulfilment consumer's handlers
 def handlers(settings: FulfilmentSettings) -> dict[tuple[str, str], EnvelopeHandler]:
     """``{(Stripe event type, "course"): handler}`` for ``coursepay.consumers.fulfilment``."""
-    from coursepay.stripe_gateway.client import stripe_client
+    from coursepay.stripe_gateway.client import stripe_provider
 
     fulfilment = CourseFulfilment(
         payments=PaymentsRepository(settings.payments_table),
@@ -230,7 +230,7 @@ def handlers(settings: FulfilmentSettings) -> dict[tuple[str, str], EnvelopeHand
         subscriptions=SubscriptionsRepository(settings.payments_table),
         audit=AuditTrail(settings.audit_table),
         claims=IdempotencyStore(settings.idempotency_table),
-        stripe_client=lambda: stripe_client(settings.stripe_api_key_secret_id, settings.stripe_api_base),
+        stripe_client=stripe_provider(settings),
     )
     return course_handlers(fulfilment)
 

@@ -7,11 +7,10 @@ student's subscriptions; the ``PAYMENT#`` sort prefix of the same partition hold
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from coursepay.clock import iso_now
-from coursepay.storage.dynamo import DynamoTable
+from coursepay.storage.dynamo import DynamoTable, item_to_model
 from coursepay.subscriptions.models import Subscription
 
 SK = "SUBSCRIPTION"
@@ -22,8 +21,7 @@ def _key(subscription_id: str) -> dict[str, str]:
 
 
 def _from_item(item: dict[str, Any]) -> Subscription:
-    return Subscription.model_validate({name: (int(value) if isinstance(value, Decimal) else value)
-                                        for name, value in item.items() if name in Subscription.model_fields})
+    return item_to_model(Subscription, item)
 
 
 class SubscriptionsRepository:
