@@ -179,6 +179,9 @@ def test_only_the_courses_teacher_or_an_admin_may_change_it(market):
         assert market.call(market.courses, "PATCH", path, route=ROUTE, user=user, body={"title": "Mine"})[0] == 403
         assert market.call(market.courses, "DELETE", path, route=ROUTE, user=user)[0] == 403
     assert market.call(market.courses, "PATCH", path, route=ROUTE, body={"title": "Mine"})[0] == 401
+    for bad in ({}, {"move_subscribers": True}, {"title": None}, {"description": None}, {"monthly_price": 10},
+                {"currency": "xxx"}, {"stripe_product_id": "prod_x"}):
+        assert market.call(market.courses, "PATCH", path, route=ROUTE, user=TEACHER, body=bad)[0] == 400, bad
     assert market.call(market.courses, "GET", path, route=ROUTE)[1]["title"] == "Python for kids"
     status, body = market.call(market.courses, "PATCH", path, route=ROUTE, user=ADMIN, body={"description": "ok"})
     assert status == 200

@@ -66,10 +66,11 @@ class CourseCatalogueBilling:
     def update_product_text(self, course: Course) -> None:
         if course.stripe_product_id is None:
             return
+        params: dict[str, Any] = {"name": course.title}
+        if course.description:  # Stripe refuses to unset a Product's description with ""
+            params["description"] = course.description[:5000]
         with stripe_errors("update the course's product"):
-            self._stripe().v1.products.update(course.stripe_product_id, params={
-                "name": course.title, "description": course.description[:5000],
-            })
+            self._stripe().v1.products.update(course.stripe_product_id, params=params)  # type: ignore[arg-type]
 
     def archive_price(self, price_id: str) -> None:
         with stripe_errors("archive a price"):

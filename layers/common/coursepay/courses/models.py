@@ -84,7 +84,7 @@ class UpdateCourseRequest(_Request):
         changes = self.model_fields_set - {"move_subscribers"}
         if not changes:
             raise ValueError("nothing to change")
-        for name in ("title", "outline", "currency"):
+        for name in ("title", "description", "outline", "currency"):
             if name in changes and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
