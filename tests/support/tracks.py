@@ -73,7 +73,7 @@ def events_for(sdk: stripe.StripeClient, object_id: str, *types: str) -> list[En
     """The sandbox's events about ``object_id`` (oldest first), optionally only of ``types``."""
     found = []
     for event in sdk.v1.events.list(params={"limit": 100}).auto_paging_iter():
-        obj = event.data.object
+        obj = event.to_dict()["data"]["object"]
         about = obj.get("id") == object_id or obj.get("payment_intent") == object_id
         if about and (not types or event.type in types):
             found.append(stripe_envelope(event))
@@ -82,4 +82,41 @@ def events_for(sdk: stripe.StripeClient, object_id: str, *types: str) -> list[En
 
 def consume(module: ModuleType, ctx: Any, *envelopes: Envelope) -> dict[str, Any]:
     result: dict[str, Any] = module.lambda_handler(sqs_event(*envelopes), ctx)
+    return result
+
+
+def drain(aws: Any, queue_logical_id: str) -> list[dict[str, Any]]:
+    """Every message waiting in a queue (moto in-process), as SQS records a consumer function receives."""
+    sqs = aws.client("sqs")
+    url = aws.name(queue_logical_id)  # a queue's Ref is its URL
+    records: list[dict[str, Any]] = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not batch:
+            return records
+        for message in batch:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            records.append({"messageId": message["MessageId"], "receiptHandle": "rh", "body": message["Body"],
+                            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "events",
+                                           "ApproximateFirstReceiveTimestamp": "0"},
+                            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"})
+
+
+def sent_emails() -> list[dict[str, Any]]:
+    from moto.ses.models import ses_backends
+
+    return [{"to": list(m.destinations.get("ToAddresses", [])), "subject": m.subject, "body": m.body}
+            for regions in ses_backends.values() for backend in regions.values() for m in backend.sent_messages]
+
+
+def complete_checkout(sandbox_url: str, session_id: str, email: str, name: str,
+                      card_number: str = "4242424242424242") -> dict[str, Any]:
+    import requests
+
+    response = requests.post(f"{sandbox_url}/_sandbox/checkout/sessions/{session_id}/complete",
+                             json={"email": email, "name": name, "card_number": card_number, "exp": "12/34",
+                                   "cvc": "123"}, timeout=10)
+    response.raise_for_status()
+    result: dict[str, Any] = response.json()
     return result

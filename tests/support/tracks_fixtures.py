@@ -3,6 +3,7 @@ sandbox in-process, the payments function pointed at it with the catalogue seede
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
@@ -54,6 +55,8 @@ def consumers(load_function: Callable[[str, str], ModuleType], aws: Any, sandbox
     def load(name: str) -> ModuleType:
         module = load_function(f"{name.capitalize()}Function", name)
         _point_at_sandbox(monkeypatch, sandbox)
-        return module
+        # A consumer function caches its consumer (settings, user pool id) in the handler's closure: a fresh one
+        # per test, as a fresh container would have.
+        return importlib.reload(module)
 
     return load

@@ -11,7 +11,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Literal
 
-from boto3.dynamodb.types import TypeSerializer
 from pydantic import BaseModel, Field
 
 from coursepay.clock import iso_now
@@ -69,14 +68,13 @@ class RefundRequestsRepository:
                 "gsi1pk": f"USER#{request.user_id}", "gsi1sk": f"REFUND_REQUEST#{request.requested_at}",
                 "gsi2pk": _queue(request.status), "gsi2sk": f"{request.requested_at}#{request.request_id}"}
         marker = {**_open_key(request.payment_id), "request_id": request.request_id, "created_at": iso_now()}
-        serialize = TypeSerializer().serialize
-        client = self._table.table.meta.client
+        client = self._table.table.meta.client  # the resource's client: it serialises Python values itself
         try:
             with translated_errors():
                 client.transact_write_items(TransactItems=[
-                    {"Put": {"TableName": self._table.name, "Item": {k: serialize(v) for k, v in marker.items()},
+                    {"Put": {"TableName": self._table.name, "Item": marker,
                              "ConditionExpression": "attribute_not_exists(pk)"}},
-                    {"Put": {"TableName": self._table.name, "Item": {k: serialize(v) for k, v in item.items()},
+                    {"Put": {"TableName": self._table.name, "Item": item,
                              "ConditionExpression": "attribute_not_exists(pk)"}},
                 ])
         except ConditionFailed:

@@ -44,7 +44,7 @@ class PaymentLedger:
         try:
             self.payments.table.update({"pk": f"PAYMENT#{payment_id}", "sk": "PAYMENT"}, set_fields=fields,
                                        condition=f"attribute_exists(pk) AND ({condition})",
-                                       names={"#st": "status"}, values=values)
+                                       names={"#st": "status"} if "#st" in condition else None, values=values)
         except ConditionFailed:
             return self.require(payment_id), False
         after = self.require(payment_id)
