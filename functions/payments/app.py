@@ -33,7 +33,7 @@ from coursepay.refunds.repository import RefundRequestsRepository
 from coursepay.refunds.service import RefundService
 from coursepay.settings import load_settings
 from coursepay.storage.audit import AuditTrail
-from coursepay.stripe_gateway.client import publishable_key, stripe_client
+from coursepay.stripe_gateway.client import publishable_key, stripe_provider
 from coursepay.tracks.catalogue import TracksRepository
 from coursepay.tracks.models import (
     ApproveRefundBody,
@@ -61,10 +61,7 @@ class Services(BaseModel, arbitrary_types_allowed=True):
 @cache
 def service() -> Services:
     settings = load_settings(PaymentsSettings)
-
-    def stripe() -> Any:
-        return stripe_client(settings.stripe_api_key_secret_id, settings.stripe_api_base)
-
+    stripe = stripe_provider(settings)
     tracks = TracksRepository(settings.courses_table)
     payments = PaymentsRepository(settings.payments_table)
     enrollments = EnrollmentsRepository(settings.enrollments_table)

@@ -8,14 +8,13 @@ transaction as the request and deleted when it is decided. Never deleted otherwi
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from coursepay.clock import iso_now
 from coursepay.errors import ConditionFailed, Conflict
-from coursepay.storage.dynamo import DynamoTable, translated_errors
+from coursepay.storage.dynamo import DynamoTable, item_to_model, translated_errors
 
 RefundRequestStatus = Literal["pending", "approving", "approved", "denied"]
 OPEN_STATES = ("pending", "approving")
@@ -54,8 +53,7 @@ def _queue(status: str) -> str:
 
 
 def _from_item(item: dict[str, Any]) -> RefundRequest:
-    return RefundRequest.model_validate({k: (int(v) if isinstance(v, Decimal) else v) for k, v in item.items()
-                                         if k in RefundRequest.model_fields})
+    return item_to_model(RefundRequest, item)
 
 
 class RefundRequestsRepository:

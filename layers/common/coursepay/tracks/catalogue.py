@@ -8,12 +8,11 @@ public list, in display order). Prices are integer minor units of ``currency``.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from coursepay.storage.dynamo import DynamoTable
+from coursepay.storage.dynamo import DynamoTable, item_to_model
 
 TRACK_ID = re.compile(r"^[A-Z][A-Z0-9]{0,15}$")
 LIST_PARTITION = "TRACKS"
@@ -79,23 +78,13 @@ def track_key(track_id: str) -> dict[str, str]:
     return {"pk": f"TRACK#{track_id}", "sk": "TRACK"}
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value)
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    return value
-
-
 def to_item(track: Track) -> dict[str, Any]:
     return {**track_key(track.track_id), "gsi1pk": LIST_PARTITION,
             "gsi1sk": f"{track.sort_order:04d}#{track.track_id}", "entity": "track", **track.model_dump(mode="json")}
 
 
 def from_item(item: dict[str, Any]) -> Track:
-    return Track.model_validate({name: _plain(value) for name, value in item.items() if name in Track.model_fields})
+    return item_to_model(Track, item)
 
 
 class TracksRepository:

@@ -17,7 +17,6 @@ events are left to the Checkout Session's events, so one purchase is never drive
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -309,8 +308,8 @@ class TrackFulfilment:
                                                         correlation_id=envelope.id)])
 
 
-def build(settings: FulfilmentSettings, stripe_client: Callable[[], Any] | None = None) -> TrackFulfilment:
-    from coursepay.stripe_gateway.client import stripe_client as make_client
+def build(settings: FulfilmentSettings) -> TrackFulfilment:
+    from coursepay.stripe_gateway.client import stripe_provider
 
     audit = AuditTrail(settings.audit_table)
     return TrackFulfilment(
@@ -321,8 +320,7 @@ def build(settings: FulfilmentSettings, stripe_client: Callable[[], Any] | None 
         signups=SignupsRepository(settings.payments_table),
         identity=CognitoIdentity(settings.user_pool_id, ""),
         accounts=AccountsRepository(settings.accounts_table),
-        customers=CustomerDirectory(settings.accounts_table, stripe_client or (
-            lambda: make_client(settings.stripe_api_key_secret_id, settings.stripe_api_base))),
+        customers=CustomerDirectory(settings.accounts_table, stripe_provider(settings)),
         audit=audit,
         publisher=EventPublisher(settings.event_bus_name),
         claims=IdempotencyStore(settings.idempotency_table),

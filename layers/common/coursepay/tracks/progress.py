@@ -7,13 +7,13 @@ Keys: ``pk=USER#<user>, sk=progress#track#<track>`` (one item: every project and
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from coursepay.clock import iso_now
 from coursepay.errors import ConditionFailed
-from coursepay.storage.dynamo import DynamoTable
+from coursepay.storage.dynamo import DynamoTable, item_to_model
 from coursepay.tracks.catalogue import Track
 
 StepState = Literal["locked", "unlocked", "completed"]
@@ -74,10 +74,6 @@ def _tools_key(user_id: str, track_id: str) -> dict[str, str]:
     return {"pk": f"USER#{user_id}", "sk": f"tools#track#{track_id}"}
 
 
-def _fields(model: type[BaseModel], item: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in item.items() if name in model.model_fields}
-
-
 class ProgressRepository:
     def __init__(self, enrollments_table: str) -> None:
         self._table = DynamoTable(enrollments_table)
@@ -93,14 +89,14 @@ class ProgressRepository:
 
     def get(self, user_id: str, track_id: str) -> TrackProgress | None:
         item = self._table.get(_progress_key(user_id, track_id), consistent=False)
-        return TrackProgress.model_validate(_fields(TrackProgress, item)) if item else None
+        return item_to_model(TrackProgress, item) if item else None
 
     def save_tools(self, tools: ToolSet) -> None:
         self._table.put({**_tools_key(tools.user_id, tools.track_id), **tools.model_dump(mode="json")})
 
     def get_tools(self, user_id: str, track_id: str) -> ToolSet | None:
         item = self._table.get(_tools_key(user_id, track_id), consistent=False)
-        return ToolSet.model_validate(_fields(ToolSet, item)) if item else None
+        return item_to_model(ToolSet, item) if item else None
 
     def revoke_tools(self, user_id: str, track_id: str) -> bool:
         try:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from coursepay.clock import iso_now
 from coursepay.errors import ConditionFailed
-from coursepay.storage.dynamo import DynamoTable
+from coursepay.storage.dynamo import DynamoTable, item_to_model
 
 SignupStatus = Literal["awaiting_payment", "ready", "failed", "expired"]
 
@@ -45,7 +45,7 @@ class SignupsRepository:
         item = self._table.get(_key(session_id))
         if not item:
             return None
-        return Signup.model_validate({k: v for k, v in item.items() if k in Signup.model_fields})
+        return item_to_model(Signup, item)
 
     def finish(self, session_id: str, status: SignupStatus, **fields: Any) -> None:
         """Move to a final state; ``ready`` is never undone (a late failure event changes nothing)."""
