@@ -27,6 +27,7 @@ from local.stack.sam import FunctionSpec
 from local.stack.template import TemplateError
 
 WORKER_SCRIPT = Path(__file__).with_name("lambda_worker.py")
+INIT_TIMEOUT_S = 10.0  # Lambda's limit for the init phase of on-demand environments
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -108,6 +109,7 @@ class _Worker:
         os.close(child_responses)
         self.pid = self.process.pid
         self.code_version = 0.0  # newest source mtime when spawned (set by the pool)
+        self._initialised = False
         self._log_thread = threading.Thread(
             target=self._forward_logs, args=(log,), name=f"log-{spec.logical_id}-{self.pid}", daemon=True
         )
@@ -122,7 +124,29 @@ class _Worker:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def initialise(self) -> dict[str, Any] | None:
+        """Wait for the worker's init report; None when ready, else the init error (the worker has exited)."""
+        if self._initialised:
+            return None
+        limit = max(INIT_TIMEOUT_S, self.spec.timeout_s)
+        ready, _, _ = select.select([self._responses], [], [], limit)
+        report = read_message(self._responses) if ready else None
+        if report is None or not report["ok"]:
+            self.kill()
+            if not ready:
+                return {"errorType": "Sandbox.Timedout", "errorMessage": f"Init timed out after {limit:.2f} seconds"}
+            return (
+                dict(report["payload"])
+                if report
+                else {"errorType": "Runtime.ExitError", "errorMessage": "Runtime exited during init"}
+            )
+        self._initialised = True
+        return None
+
     def invoke(self, request_id: str, event: Any, invoked_arn: str) -> tuple[bool, Any]:
+        init_error = self.initialise()
+        if init_error is not None:
+            return False, {**init_error, "requestId": request_id}
         deadline = time.time() + self.spec.timeout_s
         try:
             write_message(
@@ -302,9 +326,12 @@ class FunctionPool:
             threading.Thread(target=worker.stop, daemon=True).start()
 
     def warm(self) -> None:
-        """Start one worker ahead of the first invocation (Lambda's init happens at its first call)."""
+        """Initialise one worker ahead of the first invocation (like provisioned concurrency)."""
         worker = self._acquire()
-        self._release(worker)
+        try:
+            worker.initialise()
+        finally:
+            self._release(worker)
 
     def stop(self) -> None:
         with self._condition:

@@ -5,10 +5,12 @@ Started by :mod:`local.stack.lambda_runtime` as ``python -u lambda_worker.py <re
 environment is the process environment; sys.path is set the way Lambda sets it: the code directory
 (LAMBDA_TASK_ROOT) first, then the layers (PYTHONPATH), then the interpreter's site-packages.
 
-Protocol on the two pipes: 4-byte big-endian length + JSON. Request ``{"request_id", "deadline_ms",
-"invoked_function_arn", "event"}``; response ``{"ok": true, "payload": ...}`` or ``{"ok": false,
-"payload": {"errorMessage", "errorType", "requestId", "stackTrace"}}``. EOF on the request pipe ends the
-process (the stack stopped or died). Only the standard library is used before the handler is imported.
+Protocol on the two pipes: 4-byte big-endian length + JSON. First the worker reports its init (the handler's
+import) with ``{"ok": true, "payload": null}`` or, having failed, the error, and exits. Then, per request
+``{"request_id", "deadline_ms", "invoked_function_arn", "event"}``, a response ``{"ok": true, "payload": ...}``
+or ``{"ok": false, "payload": {"errorMessage", "errorType", "requestId", "stackTrace"}}``. EOF on the
+request pipe ends the process (the stack stopped or died). Only the standard library is used before the
+handler is imported.
 """
 
 from __future__ import annotations
@@ -132,15 +134,24 @@ def main(request_fd: int, response_fd: int) -> None:
         sys.path.insert(1 + index, layer)
     os.chdir(task_root)
 
-    handler: Callable[[Any, Any], Any] | None = None
+    # Init phase: import the handler before the first request (its outcome is the first message). A failed
+    # init ends this environment; the stack starts a fresh one, which retries init, as Lambda does.
+    try:
+        handler = load_handler(os.environ["_HANDLER"])
+    except Exception as error:
+        payload = error_payload(error, getattr(error, "error_type", None))
+        _log_error(payload)
+        sys.stdout.flush()
+        write_message(response_fd, {"ok": False, "payload": payload})
+        return
+    write_message(response_fd, {"ok": True, "payload": None})
+
     while True:
         request = read_message(request_fd)
         if request is None:
             return
         request_id = request["request_id"]
         try:
-            if handler is None:  # init phase, retried on the next invocation if it failed
-                handler = load_handler(os.environ["_HANDLER"])
             context = LambdaContext(request_id, request["invoked_function_arn"], request["deadline_ms"])
             result = handler(request["event"], context)
             try:

@@ -144,10 +144,10 @@ class LocalStack:
         self._api = ApiServer(self.host, self._ports["api"], log)  # bind first: the port goes into parameters
         self.api_url = self._api.url
         phase = _Phases(log)
-        self._start_moto()
-        phase("moto server")
-        self._start_stripe()
-        phase("Stripe sandbox")
+        self._spawn_moto()
+        self._start_stripe()  # while moto imports
+        self._await_moto()
+        phase("moto server and Stripe sandbox")
         overrides: dict[str, str | int] = {
             "QueueVisibilitySeconds": 2,  # failed messages come back (and reach the DLQ) in seconds
             "AllowedRedirectOrigins": ",".join(origin.format(api=self._api.port) for origin in LOCAL_ORIGINS),
@@ -208,8 +208,7 @@ class LocalStack:
     def client(self, service: str) -> Any:
         return self.session().client(service, endpoint_url=self.aws_endpoint)  # type: ignore[call-overload]
 
-    def _start_moto(self) -> None:
-        log = self._require_log()
+    def _spawn_moto(self) -> None:
         self._moto = subprocess.Popen(
             [sys.executable, "-m", "local.stack.aws_server", "--host", self.host, "--port", str(self._ports["aws"])],
             cwd=REPO_ROOT,
@@ -217,6 +216,11 @@ class LocalStack:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
+
+    def _await_moto(self) -> None:
+        """Read moto's output up to its ``READY <port>`` line (an exit before it is a failed start)."""
+        log = self._require_log()
+        assert self._moto is not None
         assert self._moto.stdout is not None
         deadline = time.monotonic() + 30
         while True:

@@ -154,3 +154,19 @@ def test_an_edited_handler_runs_in_a_new_worker(pool: FunctionPool) -> None:
     edited = pool.invoke({"x": 1}).payload
     assert edited["echo"] == "edited"
     assert edited["pid"] != first
+
+
+def test_a_failed_init_is_reported_and_retried_in_a_fresh_environment(pool: FunctionPool) -> None:
+    app = pool.spec.code_dir / "app.py"
+    good = app.read_text()
+    app.write_text("import json\nraise RuntimeError('no config at import time')\n")
+    os.utime(app, (time.time() + 1, time.time() + 1))
+    failed = pool.invoke({})
+    assert not failed.ok
+    assert (failed.payload["errorType"], failed.payload["errorMessage"]) == ("RuntimeError", "no config at import time")
+    app.write_text("import missing_dependency_xyz\n")
+    os.utime(app, (time.time() + 2, time.time() + 2))
+    assert pool.invoke({}).payload["errorType"] == "Runtime.ImportModuleError"
+    app.write_text(good)
+    os.utime(app, (time.time() + 3, time.time() + 3))
+    assert pool.invoke({"x": 3}).payload["echo"] == {"x": 3}
