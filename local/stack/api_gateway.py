@@ -353,7 +353,7 @@ class ApiGateway:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    timeout = 60  # idle keep-alive connections close eventually
+    timeout = 300  # idle keep-alive connections close eventually (and their threads end)
     server: _Server
 
     def _serve(self) -> None:

@@ -43,8 +43,10 @@ class StackLog:
 
     def __init__(self, path: Path, echo: bool) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():  # keep the previous run's log, one generation
+            path.replace(path.with_name(path.name + ".1"))
         self.path = path
-        self._file: IO[str] = path.open("a", encoding="utf-8", buffering=1)
+        self._file: IO[str] = path.open("w", encoding="utf-8", buffering=1)
         self._echo = echo
         self._lock = threading.Lock()
 

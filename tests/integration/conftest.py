@@ -48,7 +48,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         state_dir=tmp_path_factory.mktemp("local-stack"),
         parameter_overrides={"MaxReceiveCount": 3},  # redrive to the DLQ after 3 receives (~6 s)
     )
-    local.start()
+    try:
+        local.start()
+    except Exception as error:
+        log = local.state_dir / "stack.log"
+        tail = log.read_text(errors="replace").splitlines()[-40:] if log.exists() else []
+        raise RuntimeError("the local stack did not start; end of its log:\n" + "\n".join(tail)) from error
     try:
         yield local
     finally:
