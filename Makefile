@@ -41,7 +41,7 @@ test: lint build
 	$(PY) -m pytest
 
 bench: venv
-	$(PY) bench/cold_start.py
+	$(PY) -m bench.cold_start
 
 # Regenerate the development lock from the current virtualenv.
 lock: venv

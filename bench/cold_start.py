@@ -2,7 +2,7 @@
 
 For every function in template.yaml, runs ``python -c "import functions.<dir>.app"`` N times in fresh
 processes and reports the median wall time, beside ``python -c pass`` and ``import boto3`` measured in the
-same run, and whether the Stripe SDK got imported. Usage: ``python bench/cold_start.py [--runs 9]``.
+same run, and whether the Stripe SDK got imported. Usage: ``python -m bench.cold_start [--runs 9]``.
 """
 
 from __future__ import annotations
@@ -15,21 +15,14 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
+from local.stack.template import load_template
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = "import sys; {statement}; print('stripe' in sys.modules)"
 
 
-class _AnyTagLoader(yaml.SafeLoader):
-    pass
-
-
-_AnyTagLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
-
-
 def functions_in_template() -> dict[str, str]:
-    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=_AnyTagLoader)  # noqa: S506 (safe loader subclass)
+    template = load_template(ROOT / "template.yaml")
     found = {}
     for logical_id, resource in template["Resources"].items():
         if resource["Type"] == "AWS::Serverless::Function":
