@@ -24,8 +24,9 @@ KindHandlers = Mapping[tuple[str, str], EnvelopeHandler]
 def handler_factories() -> list[Callable[[FulfilmentSettings], KindHandlers]]:
     """Each product context's ``handlers(settings)``; imported here, at first use, not at import time."""
     from coursepay.subscriptions import fulfilment as courses
+    from coursepay.tracks import fulfilment as tracks
 
-    return [courses.handlers]
+    return [courses.handlers, tracks.handlers]
 
 
 def stripe_object(envelope: Envelope) -> dict[str, Any]:
