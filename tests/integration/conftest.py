@@ -12,6 +12,7 @@ Fixtures (all session-scoped; every test in tests/integration is marked ``integr
 - ``stripe_client``: the official SDK pointed at the Stripe sandbox with the stack's test key.
 - ``outbox``: ``outbox() -> [messages]`` every e-mail sent through SES so far, newest first.
 - ``eventually``: ``eventually(check, timeout=15)`` polls ``check`` until it returns something truthy.
+- ``browser``: headless Chromium (Playwright), for the hosted checkout pages.
 """
 
 from __future__ import annotations
@@ -163,3 +164,23 @@ def eventually() -> Callable[..., Any]:
             time.sleep(interval)
 
     return poll
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Chromium through Playwright (tests using it are marked ``browser``); skipped without Chromium."""
+    import os
+
+    executable = os.environ.get("CHROMIUM_PATH", CHROMIUM)
+    if not Path(executable).exists():
+        pytest.skip(f"Chromium not found at {executable}")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()

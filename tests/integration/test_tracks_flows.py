@@ -4,11 +4,9 @@ sandbox (its API through the official SDK, its hosted checkout page in a real br
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,9 +15,6 @@ import requests
 from local.stack.seed import DEMO_PASSWORD
 
 ADMIN = "admin@coursepay.local"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 NEW_PASSWORD = "N3wPassword42"
 
 
@@ -73,17 +68,6 @@ def sandbox_pay(stack: Any, session_id: str, email: str, card: str = "4242424242
                                    "cvc": "123"})
     assert response.status_code == 200, response.text
     return dict(response.json())
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield instance
-        instance.close()
 
 
 def pay_on_hosted_page(browser: Any, url: str, success_prefix: str, *, email: str | None, card: str) -> str:
