@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
@@ -82,18 +83,17 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[UnitStack]:
 
 @pytest.fixture
 def load_function(aws: UnitStack, monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], ModuleType]:
-    """Import ``functions/<directory>/app.py`` with the environment template.yaml gives ``logical_id``."""
+    """Import ``functions/<directory>/app.py`` afresh (a new container: nothing cached from an earlier test)
+    with the environment template.yaml gives ``logical_id``."""
 
     def load(logical_id: str, directory: str) -> ModuleType:
         for name, value in aws.function_env(logical_id).items():
             monkeypatch.setenv(name, value)
         _reset_process_caches()
-        module = importlib.import_module(f"functions.{directory}.app")
-        for attribute in ("service", "consumer"):
-            cached = getattr(module, attribute, None)
-            if cached is not None and hasattr(cached, "cache_clear"):
-                cached.cache_clear()
-        return module
+        name = f"functions.{directory}.app"
+        if name in sys.modules:
+            return importlib.reload(sys.modules[name])
+        return importlib.import_module(name)
 
     return load
 

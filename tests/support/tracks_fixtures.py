@@ -3,7 +3,6 @@ sandbox in-process, the payments function pointed at it with the catalogue seede
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
@@ -55,8 +54,6 @@ def consumers(load_function: Callable[[str, str], ModuleType], aws: Any, sandbox
     def load(name: str) -> ModuleType:
         module = load_function(f"{name.capitalize()}Function", name)
         _point_at_sandbox(monkeypatch, sandbox)
-        # A consumer function caches its consumer (settings, user pool id) in the handler's closure: a fresh one
-        # per test, as a fresh container would have.
-        return importlib.reload(module)
+        return module
 
     return load
