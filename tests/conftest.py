@@ -14,10 +14,10 @@ from typing import Any
 
 import boto3
 import pytest
-from coursepay import aws_clients
-from coursepay.settings import load_settings
 from moto import mock_aws
 
+from coursepay import aws_clients
+from coursepay.settings import load_settings
 from local.stack.provision import ProvisionedStack, provision
 from local.stack.sam import build_model
 

@@ -10,6 +10,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from coursepay.accounts.identity import CognitoIdentity
 from coursepay.accounts.models import GroupRequest, LoginRequest, NewPasswordRequest, RefreshRequest, RegisterRequest
 from coursepay.accounts.repository import AccountsRepository

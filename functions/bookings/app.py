@@ -7,13 +7,14 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field
+
 from coursepay.api.request_parsing import parse_model
 from coursepay.api.resolver import make_resolver
 from coursepay.bookings.repository import GigsRepository
 from coursepay.bookings.service import GigCatalogue
 from coursepay.observability import logger, metrics, tracer
 from coursepay.settings import BookingsSettings, load_settings
-from pydantic import BaseModel, ConfigDict, Field
 
 app = make_resolver()
 

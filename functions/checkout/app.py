@@ -12,6 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from coursepay.accounts.repository import AccountsRepository
 from coursepay.api.principal import Principal, require_principal
 from coursepay.api.request_parsing import parse_json_body

@@ -14,6 +14,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from coursepay.api.principal import require_principal
 from coursepay.api.request_parsing import parse_json_body
 from coursepay.api.resolver import make_resolver

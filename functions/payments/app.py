@@ -21,6 +21,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
 from coursepay.accounts.repository import AccountsRepository
 from coursepay.api.principal import require_principal
 from coursepay.api.request_parsing import parse_json_body
@@ -47,7 +49,6 @@ from coursepay.tracks.purchases import OpenPurchases, TrackPurchases
 from coursepay.tracks.service import TrackQueries
 from coursepay.tracks.settings import PaymentsSettings
 from coursepay.tracks.signups import SignupsRepository
-from pydantic import BaseModel
 
 app = make_resolver()
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from coursepay.api.resolver import make_resolver
 from coursepay.events.publisher import EventPublisher
 from coursepay.observability import logger, metrics, tracer

@@ -9,7 +9,6 @@ from typing import Any
 
 from coursepay.consumers.notifications import CONSUMER_NAME as NOTIFICATIONS
 from coursepay.consumers.provisioning import CONSUMER_NAME as PROVISIONING
-
 from local.stack.stack import LocalStack
 
 

@@ -4,10 +4,11 @@ Manager, and a raw body that reaches the webhook function byte-exact (its signat
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 import stripe
 
 from local.stack.stack import LocalStack
@@ -16,8 +17,7 @@ from local.stack.stack import LocalStack
 def test_a_stripe_event_is_delivered_verified_and_recorded(
     stack: LocalStack, stripe_client: stripe.StripeClient, aws: Any, eventually: Callable[..., Any]
 ) -> None:
-    if stack.webhook_secret is None:
-        pytest.skip("the Stripe sandbox did not register a webhook endpoint")
+    assert stack.webhook_secret, "the stack registers a webhook endpoint with the sandbox"
     endpoints = stripe_client.v1.webhook_endpoints.list()
     assert [endpoint.url for endpoint in endpoints.data] == [f"{stack.api_url}/webhooks/stripe"]
     assert endpoints.data[0].enabled_events == ["*"]
@@ -40,3 +40,36 @@ def test_a_stripe_event_is_delivered_verified_and_recorded(
     # Stored only because the signature over the delivered bytes verified with the secret the stack set.
     assert stored["type"] == "payment_intent.canceled"
     assert json.loads(stored["payload"])["data"]["object"]["description"] == "Ünïcode € ✓"
+
+
+def test_a_signed_event_posted_to_the_webhook_reaches_every_consumer(
+    stack: LocalStack, api: Any, aws: Any, eventually: Callable[..., Any]
+) -> None:
+    event_id = f"evt_{uuid.uuid4().hex[:24]}"
+    payload = json.dumps({
+        "id": event_id, "object": "event", "api_version": stripe.api_version, "created": int(time.time()),
+        "livemode": False, "pending_webhooks": 1, "type": "payment_intent.canceled",
+        "request": {"id": None, "idempotency_key": None},
+        "data": {"object": {"id": "pi_probe", "object": "payment_intent", "metadata": {}}},
+    })
+    assert stack.webhook_secret
+    signature = stripe.WebhookSignature.generate_signature_header(payload, stack.webhook_secret)
+    response = api.post("/webhooks/stripe", data=payload.encode(),
+                        headers={"Stripe-Signature": signature, "Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert response.json()["outcome"] == "published"
+
+    again = api.post("/webhooks/stripe", data=payload.encode(),
+                     headers={"Stripe-Signature": signature, "Content-Type": "application/json"})
+    assert again.json()["outcome"] == "duplicate"
+
+    receipts = aws.table("IdempotencyTable")
+    for consumer in ("fulfilment", "provisioning", "notifications"):
+        record = eventually(lambda consumer=consumer: receipts.get_item(
+            Key={"pk": f"{consumer}#{event_id}"}, ConsistentRead=True).get("Item"))
+        assert record["status"] == "COMPLETED"
+        assert record["event_type"] == "payment_intent.canceled"
+
+    forged = api.post("/webhooks/stripe", data=payload.replace("pi_probe", "pi_forged").encode(),
+                      headers={"Stripe-Signature": signature, "Content-Type": "application/json"})
+    assert forged.status_code == 400

@@ -12,11 +12,11 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+
 from coursepay.accounts.models import Profile
 from coursepay.accounts.repository import AccountsRepository
 from coursepay.events.envelope import Envelope
 from coursepay.settings import load_settings
-
 from local.stripe_sandbox.server import SandboxServer
 from tests.support.api_events import body_of, claims_for, http_event
 

@@ -10,8 +10,8 @@ from types import ModuleType
 from typing import Any
 
 import stripe
-from coursepay.events.envelope import Envelope
 
+from coursepay.events.envelope import Envelope
 from tests.support.api_events import body_of, claims_for, http_event
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 import stripe
-from coursepay.settings import load_settings
 
+from coursepay.settings import load_settings
 from local.stripe_sandbox.server import SandboxServer
 from tests.conftest import TEST_STRIPE_KEYS
 

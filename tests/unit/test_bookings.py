@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from coursepay.bookings.models import Gig
 from coursepay.bookings.repository import GigsRepository
-
 from tests.support.api_events import body_of, http_event
 
 

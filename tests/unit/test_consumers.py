@@ -7,6 +7,7 @@ import time
 import uuid
 
 import pytest
+
 from coursepay.consumers.runner import EventConsumer
 from coursepay.events.envelope import Envelope
 from coursepay.storage.idempotency import IdempotencyStore

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+
 from coursepay.accounts.models import Profile
 from coursepay.accounts.repository import AccountsRepository
-
 from tests.support.course_market import Market, running_sandbox
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"

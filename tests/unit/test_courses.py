@@ -4,9 +4,9 @@ in-process)."""
 from __future__ import annotations
 
 import pytest
+
 from coursepay.courses.billing import CourseCatalogueBilling
 from coursepay.errors import UpstreamUnavailable
-
 from tests.support.course_market import (
     ADMIN,
     COURSE_BODY,
@@ -245,6 +245,7 @@ def test_a_teacher_may_move_existing_subscribers_to_a_new_monthly_price(market, 
     to the new price from its next renewal (no proration), once. (The sandbox does not implement item updates, so
     the Stripe call is captured here; the integration tests cover the rest of the path.)"""
     import stripe
+
     from coursepay.subscriptions.models import Subscription
     from coursepay.subscriptions.repository import SubscriptionsRepository
 

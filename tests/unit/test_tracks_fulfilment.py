@@ -10,8 +10,8 @@ import uuid
 
 import pytest
 import stripe
-from coursepay.tracks.events import TRACK_ENROLLED
 
+from coursepay.tracks.events import TRACK_ENROLLED
 from tests.support.tracks import (
     call,
     complete_checkout,
