@@ -98,6 +98,25 @@ def load_function(aws: UnitStack, monkeypatch: pytest.MonkeyPatch) -> Callable[[
     return load
 
 
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium driven by Playwright (``make system-deps`` installs it). A missing browser is a
+    failure, not a skip: deselect with ``-m "not browser"`` to run without one."""
+    executable = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    if not os.path.exists(executable):
+        pytest.fail(f"Chromium not found at {executable}: run `make system-deps` or deselect with -m 'not browser'")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
 class FakeLambdaContext:
     function_name = "unit-test"
     memory_limit_in_mb = 512

@@ -166,21 +166,3 @@ def eventually() -> Callable[..., Any]:
     return poll
 
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Headless Chromium through Playwright (tests using it are marked ``browser``); skipped without Chromium."""
-    import os
-
-    executable = os.environ.get("CHROMIUM_PATH", CHROMIUM)
-    if not Path(executable).exists():
-        pytest.skip(f"Chromium not found at {executable}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        yield instance
-        instance.close()

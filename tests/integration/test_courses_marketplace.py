@@ -4,11 +4,9 @@ functions, the Stripe sandbox (hosted checkout page in a real browser), webhook 
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,9 +17,6 @@ from local.stack.seed import DEMO_PASSWORD
 TEACHER = "teacher@coursepay.local"
 ADMIN = "admin@coursepay.local"
 DAY = 24 * 3600
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 COURSE = {"title": "Integration: Python for kids", "description": "Loops and turtles", "outline": ["Loops"],
           "monthly_price": 1500, "one_time_price": 9900, "currency": "usd"}
 
@@ -121,17 +116,6 @@ def quiet(aws: Any, timeout: float = 20) -> None:
             return
         time.sleep(0.2)
     raise AssertionError("the fulfilment queue did not drain")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield instance
-        instance.close()
 
 
 def pay_in_browser(browser: Any, url: str, success_prefix: str) -> str:
