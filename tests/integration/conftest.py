@@ -136,8 +136,7 @@ def login(api: Api) -> Callable[..., dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def stripe_client(stack: LocalStack) -> stripe.StripeClient:
-    if not stack.stripe_url:
-        pytest.skip("the Stripe sandbox is not available")
+    assert stack.stripe_url, "the stack starts the Stripe sandbox"
     return stripe.StripeClient(STRIPE_SECRET_KEY, base_addresses={"api": stack.stripe_url})
 
 
