@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from coursepay.accounts.models import Profile
-from coursepay.storage.dynamo import DynamoTable
+from coursepay.storage.dynamo import DynamoTable, item_to_model
 
 PROFILE = "PROFILE"
 
@@ -45,5 +45,4 @@ class AccountsRepository:
 
 
 def _profile(item: dict[str, Any]) -> Profile:
-    return Profile(user_id=item["user_id"], email=item["email"], name=item.get("name", ""),
-                   created_at=item["created_at"])
+    return item_to_model(Profile, item)

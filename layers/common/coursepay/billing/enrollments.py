@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from coursepay.billing.payments import ProductKind
 from coursepay.clock import iso_now, utc_now
-from coursepay.storage.dynamo import DynamoTable
+from coursepay.storage.dynamo import DynamoTable, item_to_model
 
 EnrollmentStatus = Literal["active", "past_due", "canceled", "withdrawn", "expired"]
 
@@ -66,4 +66,4 @@ class EnrollmentsRepository:
 
 
 def _from_item(item: dict[str, Any]) -> Enrollment:
-    return Enrollment.model_validate({name: value for name, value in item.items() if name in Enrollment.model_fields})
+    return item_to_model(Enrollment, item)

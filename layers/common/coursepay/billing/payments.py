@@ -9,14 +9,13 @@ Records are never deleted and have no TTL (payment records are kept 7 years).
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from coursepay.clock import iso_now
 from coursepay.errors import ConditionFailed
-from coursepay.storage.dynamo import DynamoTable
+from coursepay.storage.dynamo import DynamoTable, item_to_model
 
 ProductKind = Literal["course", "track", "gig"]
 PaymentStatus = Literal["pending", "requires_action", "succeeded", "failed", "canceled", "refunded",
@@ -58,9 +57,7 @@ def _to_item(payment: Payment) -> dict[str, Any]:
 
 
 def _from_item(item: dict[str, Any]) -> Payment:
-    fields = {name: (int(value) if isinstance(value, Decimal) else value) for name, value in item.items()
-              if name in Payment.model_fields}
-    return Payment.model_validate(fields)
+    return item_to_model(Payment, item)
 
 
 class PaymentsRepository:

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import base64
 import json
-from decimal import Decimal
 from typing import Any
 
 from coursepay.bookings.models import Gig, GigPage
 from coursepay.errors import InvalidRequest
-from coursepay.storage.dynamo import DynamoTable
+from coursepay.storage.dynamo import DynamoTable, item_to_model
 
 
 def _key(gig_id: str) -> dict[str, str]:
@@ -18,8 +17,7 @@ def _key(gig_id: str) -> dict[str, str]:
 
 
 def _from_item(item: dict[str, Any]) -> Gig:
-    return Gig.model_validate({name: int(value) if isinstance(value, Decimal) else value
-                               for name, value in item.items() if name in Gig.model_fields})
+    return item_to_model(Gig, item)
 
 
 def encode_cursor(key: dict[str, Any] | None) -> str | None:
