@@ -12,6 +12,7 @@ from typing import Any
 import stripe
 
 from local.stack.stack import LocalStack
+from tests.support.receipts import completed
 
 
 def test_a_stripe_event_is_delivered_verified_and_recorded(
@@ -65,9 +66,8 @@ def test_a_signed_event_posted_to_the_webhook_reaches_every_consumer(
 
     receipts = aws.table("IdempotencyTable")
     for consumer in ("fulfilment", "provisioning", "notifications"):
-        record = eventually(lambda consumer=consumer: receipts.get_item(
-            Key={"pk": f"{consumer}#{event_id}"}, ConsistentRead=True).get("Item"))
-        assert record["status"] == "COMPLETED"
+        # A receipt is IN_PROGRESS while the consumer works; wait for the finished one.
+        record = eventually(lambda consumer=consumer: completed(receipts, f"{consumer}#{event_id}"))
         assert record["event_type"] == "payment_intent.canceled"
 
     forged = api.post("/webhooks/stripe", data=payload.replace("pi_probe", "pi_forged").encode(),
