@@ -150,7 +150,8 @@ def test_signed_in_checkout_on_the_hosted_page(api, stack, student, browser, eve
     assert f"session_id={session['session_id']}" in landed
     track = eventually(lambda: my_track(api, buyer["token"], "FSD"))
     assert track["payment_id"] == session["session_id"]
-    assert payment(api, buyer["token"], session["session_id"])["status"] == "succeeded"
+    # Enrollment and payment record are separate writes of one fulfilment: wait for both.
+    assert eventually(lambda: payment(api, buyer["token"], session["session_id"])["status"] == "succeeded")
 
 
 @pytest.mark.browser
