@@ -37,7 +37,7 @@ def service() -> AccountService:
 
 @app.post("/auth/register")
 def register() -> Response[str]:
-    request = parse_json_body(RegisterRequest, app.current_event.body)
+    request = parse_json_body(RegisterRequest, app.current_event)
     profile = service().register(request)
     metrics.add_metric(name="AccountsRegistered", unit="Count", value=1)
     return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, profile.model_dump_json())
@@ -45,19 +45,19 @@ def register() -> Response[str]:
 
 @app.post("/auth/login")
 def login() -> dict[str, Any]:
-    request = parse_json_body(LoginRequest, app.current_event.body)
+    request = parse_json_body(LoginRequest, app.current_event)
     return service().sign_in(request.email, request.password).model_dump()
 
 
 @app.post("/auth/refresh")
 def refresh() -> dict[str, Any]:
-    request = parse_json_body(RefreshRequest, app.current_event.body)
+    request = parse_json_body(RefreshRequest, app.current_event)
     return service().refresh(request.refresh_token).model_dump()
 
 
 @app.post("/auth/new-password")
 def new_password() -> dict[str, Any]:
-    request = parse_json_body(NewPasswordRequest, app.current_event.body)
+    request = parse_json_body(NewPasswordRequest, app.current_event)
     return service().complete_new_password(request.email, request.session, request.new_password).model_dump()
 
 
@@ -69,7 +69,7 @@ def me() -> dict[str, Any]:
 @app.post("/admin/users/<user_id>/groups")
 def add_to_group(user_id: str) -> dict[str, Any]:
     admin = require_principal(app.current_event.raw_event)
-    request = parse_json_body(GroupRequest, app.current_event.body)
+    request = parse_json_body(GroupRequest, app.current_event)
     return service().add_to_group(admin, user_id, request.group).model_dump()
 
 

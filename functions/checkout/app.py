@@ -61,7 +61,7 @@ def _caller() -> Principal:
 @app.post("/courses/<course_id>/checkout")
 def start_checkout(course_id: str) -> dict[str, Any]:
     principal = _caller()
-    request = parse_json_body(CheckoutRequest, app.current_event.body)
+    request = parse_json_body(CheckoutRequest, app.current_event)
     result = service().start(principal, course_id, request, app.current_event.headers.get("idempotency-key"))
     metrics.add_metric(name=f"CourseCheckouts_{request.pricing}", unit="Count", value=1)
     return result
@@ -80,7 +80,7 @@ def my_subscriptions() -> dict[str, Any]:
 @app.post("/subscriptions/<subscription_id>/cancel")
 def cancel_subscription(subscription_id: str) -> dict[str, Any]:
     principal = _caller()
-    request = parse_json_body(CancelRequest, app.current_event.body)
+    request = parse_json_body(CancelRequest, app.current_event)
     return service().cancel(principal, subscription_id, at_period_end=request.at_period_end)
 
 

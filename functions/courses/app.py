@@ -80,7 +80,7 @@ def get_course(course_id: str) -> dict[str, Any]:
 @app.post("/courses")
 def create_course() -> Response[str]:
     principal = require_principal(app.current_event.raw_event)
-    request = parse_json_body(CreateCourseRequest, app.current_event.body)
+    request = parse_json_body(CreateCourseRequest, app.current_event)
     course = service().create(principal, request, app.current_event.headers.get("idempotency-key"))
     metrics.add_metric(name="CoursesCreated", unit="Count", value=1)
     return _json(HTTPStatus.CREATED, course.public_view())
@@ -89,7 +89,7 @@ def create_course() -> Response[str]:
 @app.patch("/courses/<course_id>")
 def update_course(course_id: str) -> dict[str, Any]:
     principal = require_principal(app.current_event.raw_event)
-    request = parse_json_body(UpdateCourseRequest, app.current_event.body)
+    request = parse_json_body(UpdateCourseRequest, app.current_event)
     return service().update(principal, course_id, request).public_view()
 
 

@@ -101,7 +101,7 @@ def get_track(track_id: str) -> dict[str, Any]:
 @app.post("/tracks/<track_id>/payment-intents")
 def create_payment_intent(track_id: str) -> Response[str]:
     principal = _principal()
-    parse_json_body(PaymentIntentRequest, app.current_event.body)
+    parse_json_body(PaymentIntentRequest, app.current_event)
     view = service().purchases.create_payment_intent(principal, track_id)
     metrics.add_metric(name="TrackPaymentIntents", unit="Count", value=1)
     return _json(HTTPStatus.CREATED, view)
@@ -110,13 +110,13 @@ def create_payment_intent(track_id: str) -> Response[str]:
 @app.post("/tracks/<track_id>/checkout")
 def create_checkout(track_id: str) -> Response[str]:
     principal = _principal()
-    request = parse_json_body(CheckoutRequest, app.current_event.body)
+    request = parse_json_body(CheckoutRequest, app.current_event)
     return _json(HTTPStatus.CREATED, service().purchases.create_checkout(principal, track_id, request))
 
 
 @app.post("/tracks/<track_id>/signup-checkout")
 def create_signup_checkout(track_id: str) -> Response[str]:
-    request = parse_json_body(CheckoutRequest, app.current_event.body)
+    request = parse_json_body(CheckoutRequest, app.current_event)
     key = app.current_event.headers.get("idempotency-key")
     view = service().purchases.create_signup_checkout(track_id, request, key)
     metrics.add_metric(name="TrackSignupCheckouts", unit="Count", value=1)
@@ -143,7 +143,7 @@ def get_payment(payment_id: str) -> dict[str, Any]:
 @app.post("/payments/<payment_id>/refund-requests")
 def request_refund(payment_id: str) -> Response[str]:
     principal = _principal()
-    body = parse_json_body(RefundRequestBody, app.current_event.body)
+    body = parse_json_body(RefundRequestBody, app.current_event)
     return _json(HTTPStatus.CREATED, service().refunds.request(principal, payment_id, body.reason))
 
 
@@ -167,14 +167,14 @@ def list_refund_requests() -> dict[str, Any]:
 @app.post("/admin/refund-requests/<request_id>/approve")
 def approve_refund(request_id: str) -> dict[str, Any]:
     admin = _principal()
-    body = parse_json_body(ApproveRefundBody, app.current_event.body)
+    body = parse_json_body(ApproveRefundBody, app.current_event)
     return service().refunds.approve(admin, request_id, body.amount).model_dump()
 
 
 @app.post("/admin/refund-requests/<request_id>/deny")
 def deny_refund(request_id: str) -> dict[str, Any]:
     admin = _principal()
-    body = parse_json_body(DenyRefundBody, app.current_event.body)
+    body = parse_json_body(DenyRefundBody, app.current_event)
     return service().refunds.deny(admin, request_id, body.reason).model_dump()
 
 

@@ -133,3 +133,17 @@ def test_only_admins_promote_users(accounts, lambda_context, aws):
     unknown = call(accounts, lambda_context, "POST", "/admin/users/nobody/groups",
                    route="/admin/users/{userId}/groups", body={"group": "teachers"}, claims=claims_for("a", "admins"))
     assert unknown["statusCode"] == 404
+
+
+def test_a_json_body_that_api_gateway_base64_encoded_is_read(accounts, lambda_context):
+    # curl -d without a content type sends form data; API Gateway hands such bodies over base64-encoded.
+    import base64
+    import json
+
+    register(accounts, lambda_context)
+    event = http_event("POST", "/auth/login", headers={"content-type": "application/x-www-form-urlencoded"})
+    event["body"] = base64.b64encode(json.dumps({"email": "ada@example.com", "password": PASSWORD}).encode()).decode()
+    event["isBase64Encoded"] = True
+    response = accounts.lambda_handler(event, lambda_context)
+    assert response["statusCode"] == 200
+    assert body_of(response)["access_token"]

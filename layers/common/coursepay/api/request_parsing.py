@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from pydantic import BaseModel, ValidationError
 
 from coursepay.errors import InvalidRequest
@@ -29,13 +30,16 @@ def parse_model[M: BaseModel](model: type[M], data: Any) -> M:
         raise _first_error(error) from None
 
 
-def parse_json_body[M: BaseModel](model: type[M], body: str | None) -> M:
+def parse_json_body[M: BaseModel](model: type[M], event: BaseProxyEvent) -> M:
+    """The request's JSON body as ``model``. API Gateway base64-encodes bodies it does not take for text (a
+    client that sends JSON as form data, say): ``decoded_body`` undoes that, so the JSON is read either way."""
+    body = event.decoded_body
     if not body:
         data: Any = {}
     else:
         try:
             data = json.loads(body)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, UnicodeDecodeError):
             raise InvalidRequest("the body is not valid JSON", field="body") from None
     if not isinstance(data, dict):
         raise InvalidRequest("the body must be a JSON object", field="body")
