@@ -88,6 +88,16 @@ ROUTER = Router()
 api = ROUTER.add
 
 
+def retrieve_route(template: str, object_type: str) -> None:
+    """``GET <template>``: the stored object of ``object_type`` with id ``{id}``, rendered (404 if unknown)."""
+
+    def retrieve(req: Request) -> Any:
+        return req.app.render(req.app.get(object_type, req.args["id"]))
+
+    retrieve.__name__ = f"{object_type.replace('.', '_')}_retrieve"
+    api("GET", template)(retrieve)
+
+
 def control(method: str, template: str) -> Callable[[Handler], Handler]:
     return ROUTER.add(method, template, kind="control")
 

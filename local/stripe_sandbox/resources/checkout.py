@@ -14,7 +14,7 @@ from .. import cards
 from ..app import VIRTUAL_EXPANDS, Obj, Sandbox
 from ..errors import StripeError, invalid, unexpected_state
 from ..forms import Params, metadata_update
-from ..router import Request, api
+from ..router import Request, api, retrieve_route
 from ..store import new_id
 from . import payment_intents as pis
 from .customers import create_customer
@@ -188,9 +188,7 @@ def sessions_create(req: Request) -> Obj:
     return app.render(session)
 
 
-@api("GET", "/v1/checkout/sessions/{id}")
-def sessions_retrieve(req: Request) -> Obj:
-    return req.app.render(req.app.get("checkout.session", req.args["id"]))
+retrieve_route("/v1/checkout/sessions/{id}", "checkout.session")
 
 
 @api("POST", "/v1/checkout/sessions/{id}")

@@ -5,12 +5,9 @@ from __future__ import annotations
 import fnmatch
 
 from ..app import Obj
-from ..router import Request, api
+from ..router import Request, api, retrieve_route
 
-
-@api("GET", "/v1/events/{id}")
-def events_retrieve(req: Request) -> Obj:
-    return req.app.render(req.app.get("event", req.args["id"]))
+retrieve_route("/v1/events/{id}", "event")
 
 
 @api("GET", "/v1/events")

@@ -14,7 +14,7 @@ from .. import cards
 from ..app import Obj, Sandbox
 from ..errors import StripeError, invalid, unexpected_state
 from ..forms import Params, metadata_update
-from ..router import Request, api
+from ..router import Request, api, retrieve_route
 from ..store import new_id
 from ._util import nullable_str
 from .payment_methods import US_BANK_ACCOUNTS, attach, card_of, resolve_payment_method
@@ -472,9 +472,7 @@ def payment_intents_create(req: Request) -> Obj:
     return app.render(pi)
 
 
-@api("GET", "/v1/payment_intents/{id}")
-def payment_intents_retrieve(req: Request) -> Obj:
-    return req.app.render(req.app.get("payment_intent", req.args["id"]))
+retrieve_route("/v1/payment_intents/{id}", "payment_intent")
 
 
 @api("POST", "/v1/payment_intents/{id}")
@@ -562,9 +560,7 @@ def payment_intents_search(req: Request) -> Obj:
 
 
 # --------------------------------------------------------------------------------- charges
-@api("GET", "/v1/charges/{id}")
-def charges_retrieve(req: Request) -> Obj:
-    return req.app.render(req.app.get("charge", req.args["id"]))
+retrieve_route("/v1/charges/{id}", "charge")
 
 
 @api("POST", "/v1/charges/{id}")

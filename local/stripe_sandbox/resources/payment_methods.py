@@ -10,7 +10,7 @@ from .. import cards
 from ..app import Obj, Sandbox
 from ..errors import StripeError, invalid, unexpected_state
 from ..forms import metadata_update
-from ..router import Request, api
+from ..router import Request, api, retrieve_route
 from ..store import new_id
 from ._util import EMPTY_ADDRESS, address, nullable_str
 
@@ -373,9 +373,7 @@ def setup_intents_create(req: Request) -> Obj:
     return app.render(si)
 
 
-@api("GET", "/v1/setup_intents/{id}")
-def setup_intents_retrieve(req: Request) -> Obj:
-    return req.app.render(req.app.get("setup_intent", req.args["id"]))
+retrieve_route("/v1/setup_intents/{id}", "setup_intent")
 
 
 @api("POST", "/v1/setup_intents/{id}")

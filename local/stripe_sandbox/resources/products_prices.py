@@ -7,7 +7,7 @@ from typing import Any
 from ..app import Obj, Sandbox
 from ..errors import StripeError, invalid
 from ..forms import Params, metadata_update
-from ..router import Request, api
+from ..router import Request, api, retrieve_route
 from ..store import new_id
 from ._util import nullable_str, update_with_event
 
@@ -59,9 +59,7 @@ def products_create(req: Request) -> Obj:
     return req.app.render(create_product(req.app, p))
 
 
-@api("GET", "/v1/products/{id}")
-def products_retrieve(req: Request) -> Obj:
-    return req.app.render(req.app.get("product", req.args["id"]))
+retrieve_route("/v1/products/{id}", "product")
 
 
 @api("POST", "/v1/products/{id}")
@@ -227,9 +225,7 @@ def prices_create(req: Request) -> Obj:
     return req.app.render(create_price(req.app, p))
 
 
-@api("GET", "/v1/prices/{id}")
-def prices_retrieve(req: Request) -> Obj:
-    return req.app.render(req.app.get("price", req.args["id"]))
+retrieve_route("/v1/prices/{id}", "price")
 
 
 @api("POST", "/v1/prices/{id}")

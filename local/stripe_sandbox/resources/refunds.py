@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..app import RENDERERS, Obj, Sandbox
 from ..errors import StripeError, invalid, unexpected_state
 from ..forms import metadata_update
-from ..router import Request, api
+from ..router import Request, api, retrieve_route
 from ..store import new_id
 
 REASONS = ("duplicate", "fraudulent", "requested_by_customer")
@@ -93,9 +93,7 @@ def refunds_create(req: Request) -> Obj:
     return app.render(refund)
 
 
-@api("GET", "/v1/refunds/{id}")
-def refunds_retrieve(req: Request) -> Obj:
-    return req.app.render(req.app.get("refund", req.args["id"]))
+retrieve_route("/v1/refunds/{id}", "refund")
 
 
 @api("POST", "/v1/refunds/{id}")

@@ -17,7 +17,7 @@ from .. import cards
 from ..app import RENDERERS, VIRTUAL_EXPANDS, Obj, Sandbox, previous_attributes
 from ..errors import StripeError, invalid, unexpected_state
 from ..forms import Params, metadata_update
-from ..router import Request, api
+from ..router import Request, api, retrieve_route
 from ..store import new_id
 from . import payment_intents as pis
 from ._util import nullable_str
@@ -477,9 +477,7 @@ def subscriptions_create(req: Request) -> Obj:
     return app.render(sub)
 
 
-@api("GET", "/v1/subscriptions/{id}")
-def subscriptions_retrieve(req: Request) -> Obj:
-    return req.app.render(req.app.get("subscription", req.args["id"]))
+retrieve_route("/v1/subscriptions/{id}", "subscription")
 
 
 @api("POST", "/v1/subscriptions/{id}")
@@ -578,14 +576,10 @@ def subscription_items_list(req: Request) -> Obj:
     return app.list_response(objs, p, "/v1/subscription_items")
 
 
-@api("GET", "/v1/subscription_items/{id}")
-def subscription_items_retrieve(req: Request) -> Obj:
-    return req.app.render(req.app.get("subscription_item", req.args["id"]))
+retrieve_route("/v1/subscription_items/{id}", "subscription_item")
 
 
-@api("GET", "/v1/invoices/{id}")
-def invoices_retrieve(req: Request) -> Obj:
-    return req.app.render(req.app.get("invoice", req.args["id"]))
+retrieve_route("/v1/invoices/{id}", "invoice")
 
 
 @api("GET", "/v1/invoices")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..app import Obj
 from ..errors import invalid, unexpected_state
-from ..router import Request, api
+from ..router import Request, api, retrieve_route
 from ..store import new_id
 from .customers import delete_customer
 from .subscriptions_invoices import advance_clock
@@ -28,9 +28,7 @@ def clocks_create(req: Request) -> Obj:
     return app.render(clock)
 
 
-@api("GET", "/v1/test_helpers/test_clocks/{id}")
-def clocks_retrieve(req: Request) -> Obj:
-    return req.app.render(req.app.get("test_helpers.test_clock", req.args["id"]))
+retrieve_route("/v1/test_helpers/test_clocks/{id}", "test_helpers.test_clock")
 
 
 @api("GET", "/v1/test_helpers/test_clocks")
