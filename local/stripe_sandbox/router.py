@@ -86,12 +86,25 @@ class Router:
 
 ROUTER = Router()
 api = ROUTER.add
+# API handlers that also accept a publishable key (``pk_test_…``), as Stripe allows for client-side calls
+PUBLISHABLE: set[Handler] = set()
+
+
+def publishable(method: str, template: str) -> Callable[[Handler], Handler]:
+    """An API route a publishable key may call too (the handler checks the intent's client secret)."""
+
+    def deco(fn: Handler) -> Handler:
+        PUBLISHABLE.add(fn)
+        return api(method, template)(fn)
+
+    return deco
 
 
 def retrieve_route(template: str, object_type: str) -> None:
     """``GET <template>``: the stored object of ``object_type`` with id ``{id}``, rendered (404 if unknown)."""
 
     def retrieve(req: Request) -> Any:
+        req.p.allow()
         return req.app.render(req.app.get(object_type, req.args["id"]))
 
     retrieve.__name__ = f"{object_type.replace('.', '_')}_retrieve"

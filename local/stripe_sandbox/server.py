@@ -17,13 +17,21 @@ from . import pages, resources  # noqa: F401  (importing registers the routes)
 from .app import API_VERSION, Sandbox, dumps
 from .errors import StripeError, api_key_error
 from .forms import decode_form, decode_query
-from .router import ROUTER, Request, Response
+from .router import PUBLISHABLE, ROUTER, Request, Response
 from .store import Store, new_id
 from .webhook_delivery import WebhookDelivery
 
 log = logging.getLogger("stripe_sandbox")
 
-VALID_KEY_PREFIXES = ("sk_test_", "rk_test_")
+VALID_KEY_PREFIXES = ("sk_test_", "rk_test_", "pk_test_")
+PUBLISHABLE_KEY_ERROR = ("This API call cannot be made with a publishable API key. Please use a secret API key. You "
+                         "can find a list of your API keys at https://dashboard.stripe.com/account/apikeys.")
+# Stripe's API answers browsers on any origin; Stripe.js posts forms, which need no preflight
+CORS_HEADERS = {"Access-Control-Allow-Origin": "*"}
+PREFLIGHT_HEADERS = {**CORS_HEADERS, "Access-Control-Allow-Methods": "GET, POST, DELETE",
+                     "Access-Control-Allow-Headers": "Authorization, Content-Type, Idempotency-Key, Stripe-Version, "
+                                                     "Stripe-Account",
+                     "Access-Control-Max-Age": "300"}
 
 
 def _json_response(status: int, data: Any, headers: dict[str, str] | None = None) -> Response:
@@ -36,9 +44,11 @@ def _redact(key: str) -> str:
     return key[:8] + "*" * (len(key) - 12) + key[-4:]
 
 
-def _api_key(headers: dict[str, str]) -> str:
+def _api_key(headers: dict[str, str], params: dict[str, Any]) -> str:
     auth = headers.get("authorization", "")
     key = ""
+    if not auth and str(params.get("key", "")).startswith("pk_"):
+        key = str(params.pop("key"))  # Stripe.js sends the publishable key as a form field, not a header
     if auth.lower().startswith("bearer "):
         key = auth[7:].strip()
     elif auth.lower().startswith("basic "):
@@ -65,6 +75,8 @@ def handle_request(app: Sandbox, method: str, target: str, headers: dict[str, st
     path = parts.path.rstrip("/") or "/"
     request_id = new_id("req_", 14)
     base_headers = {"Request-Id": request_id}
+    if method == "OPTIONS" and path.startswith("/v1/"):
+        return Response(204, b"", "text/plain", {**base_headers, **PREFLIGHT_HEADERS})
     route, args, other_method = ROUTER.match(method, path)
     if route is None:
         if path.startswith("/v1/"):
@@ -112,12 +124,14 @@ def _locked(app: Sandbox, handler: Any, req: Request, method: str) -> Any:
 
 def _handle_api(app: Sandbox, handler: Any, method: str, path: str, query: str, args: dict[str, str],
                 headers: dict[str, str], body: bytes, request_id: str) -> Response:
-    out_headers = {"Request-Id": request_id, "Stripe-Version": API_VERSION}
+    out_headers = {"Request-Id": request_id, "Stripe-Version": API_VERSION, **CORS_HEADERS}
     try:
-        api_key = _api_key(headers)
         params = decode_query(query)
         if method == "POST" and body:
             params.update(decode_form(body))
+        api_key = _api_key(headers, params)
+        if api_key.startswith("pk_") and handler not in PUBLISHABLE:
+            raise api_key_error(PUBLISHABLE_KEY_ERROR)
     except StripeError as err:
         return _json_response(err.status, err.body(), out_headers)
 
@@ -216,7 +230,7 @@ class _Handler(BaseHTTPRequestHandler):
             log.info("%s %s -> %s (%.1f ms)", self.command, self.path, resp.status,
                      (time.monotonic() - started) * 1000)
 
-    do_GET = do_POST = do_DELETE = _handle
+    do_GET = do_POST = do_DELETE = do_OPTIONS = _handle
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

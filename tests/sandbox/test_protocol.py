@@ -52,7 +52,9 @@ FAKE_LIVE_KEY = "sk_live_" + "x" * 16
 @pytest.mark.parametrize(("headers", "fragment"), [
     ({}, "You did not provide an API key"),
     ({"Authorization": f"Bearer {FAKE_LIVE_KEY}"}, "Invalid API Key provided: sk_live_"),
-    ({"Authorization": "Bearer pk_test_123456789"}, "Invalid API Key provided"),
+    ({"Authorization": "Bearer pk_live_123456789"}, "Invalid API Key provided"),
+    # a publishable key is a valid key, but only for Stripe's client-side endpoints
+    ({"Authorization": "Bearer pk_test_123456789"}, "cannot be made with a publishable API key"),
 ])
 def test_bad_api_key_is_401_with_stripe_error(sandbox, headers, fragment) -> None:
     r = requests.get(f"{sandbox.url}/v1/customers", headers=headers, timeout=5)
