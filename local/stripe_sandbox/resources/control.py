@@ -9,7 +9,7 @@ from ..errors import StripeError, invalid
 from ..router import Request, Response, control, unlocked
 from . import payment_intents as pis
 from .checkout import complete_session
-from .payment_methods import fail_setup_authentication, finish_setup_intent
+from .setup_intents import fail_setup_authentication, finish_setup_intent
 
 
 def _body(req: Request) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""PaymentMethods (test tokens and card numbers, attach/detach) and SetupIntents."""
+"""PaymentMethods: test tokens and card numbers, attach/detach, list (SetupIntents: setup_intents.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 
 from .. import cards
 from ..app import Obj, Sandbox
-from ..errors import StripeError, invalid, unexpected_state
-from ..forms import metadata_update
-from ..router import Request, api, retrieve_route
+from ..errors import StripeError, invalid
+from ..forms import Params, metadata_update
+from ..router import Request, api, publishable
 from ..store import new_id
 from ._util import EMPTY_ADDRESS, address, nullable_str
 
@@ -30,6 +30,9 @@ def card_error(card: cards.TestCard, extra: dict[str, Any] | None = None) -> Str
                        extra=extra)
 
 
+BILLING_DETAILS = ("address", "email", "name", "phone")
+
+
 def _billing_details(value: Any) -> Obj:
     bd = value if isinstance(value, dict) else {}
     return {
@@ -39,6 +42,11 @@ def _billing_details(value: Any) -> Obj:
         "phone": bd.get("phone") or None,
         "tax_id": None,
     }
+
+
+def _check_billing_details(bd: Params) -> None:
+    bd.allow(*BILLING_DETAILS)
+    bd.sub("address").allow(*EMPTY_ADDRESS)
 
 
 def card_payment_method(app: Sandbox, number: str, exp_month: int = 12, exp_year: int | None = None,
@@ -174,31 +182,45 @@ def detach(app: Sandbox, pm: Obj) -> Obj:
 
 
 # -------------------------------------------------------------------------------- routes
-@api("POST", "/v1/payment_methods")
-def payment_methods_create(req: Request) -> Obj:
-    app, p = req.app, req.p
-    p.allow("type", "card", "billing_details", "metadata", "allow_redisplay", "customer", "payment_method")
+PM_DATA = ("type", "card", "billing_details", "metadata", "allow_redisplay")
+REDISPLAY = ("always", "limited", "unspecified")
+
+
+def payment_method_from_params(app: Sandbox, p: Params) -> Obj:
+    """A card PaymentMethod from ``POST /v1/payment_methods`` parameters or an intent's ``payment_method_data``."""
+    p.allow(*PM_DATA)
     pm_type = p.req("type")
     if pm_type != "card":
-        raise invalid("type", "The sandbox can only create PaymentMethods of type card.",
+        raise invalid(p.name("type"), "The sandbox can only create PaymentMethods of type card.",
                       "parameter_invalid_string")
     c = p.sub("card")
     c.allow("number", "exp_month", "exp_year", "cvc", "token")
+    _check_billing_details(p.sub("billing_details"))
+    redisplay = p.str("allow_redisplay", "unspecified")
+    if redisplay not in REDISPLAY:
+        raise invalid(p.name("allow_redisplay"), "Invalid allow_redisplay: must be one of always, limited or "
+                      "unspecified", "parameter_invalid_string")
+    metadata = metadata_update({}, p.raw("metadata"), p.name("metadata"))
     if c.str("token"):
         token = c.req("token")
         if token not in cards.TOKENS:
-            raise StripeError(400, f"No such token: '{token}'", code="resource_missing", param="card[token]")
-        number = cards.TOKENS[token]
-        pm = card_payment_method(app, number, billing_details=p.raw("billing_details"))
+            raise StripeError(400, f"No such token: '{token}'", code="resource_missing", param=c.name("token"))
+        pm = card_payment_method(app, cards.TOKENS[token], billing_details=p.raw("billing_details"))
     elif c.str("number"):
         pm = card_payment_method(app, c.req("number"), c.int("exp_month", required=True) or 0,
-                                 c.int("exp_year", required=True), c.str("cvc"), p.raw("billing_details"))
+                                 c.int("exp_year", required=True), c.str("cvc"), p.raw("billing_details"),
+                                 param=c.name("number"))
     else:
-        raise invalid("card", "Missing required param: card[number].", "parameter_missing")
-    pm["metadata"] = metadata_update({}, p.raw("metadata"))
-    if p.str("allow_redisplay"):
-        pm["allow_redisplay"] = p.str("allow_redisplay")
-    return app.render(pm)
+        raise invalid(p.name("card"), f"Missing required param: {c.name('number')}.", "parameter_missing")
+    pm["metadata"] = metadata
+    pm["allow_redisplay"] = redisplay
+    return pm
+
+
+# Stripe.js creates PaymentMethods with the publishable key (stripe.createPaymentMethod)
+@publishable("POST", "/v1/payment_methods")
+def payment_methods_create(req: Request) -> Obj:
+    return req.app.render(payment_method_from_params(req.app, req.p))
 
 
 @api("GET", "/v1/payment_methods/{id}")
@@ -214,8 +236,15 @@ def payment_methods_update(req: Request) -> Obj:
     before = app.render(pm)
     if "metadata" in p:
         pm["metadata"] = metadata_update(pm["metadata"], p.raw("metadata"))
+    if "allow_redisplay" in p:
+        redisplay = p.req("allow_redisplay")
+        if redisplay not in REDISPLAY:
+            raise invalid("allow_redisplay", "Invalid allow_redisplay: must be one of always, limited or "
+                          "unspecified", "parameter_invalid_string")
+        pm["allow_redisplay"] = redisplay
     if "billing_details" in p:
         bd = p.sub("billing_details")
+        _check_billing_details(bd)
         for key in ("email", "name", "phone"):
             if key in bd:
                 pm["billing_details"][key] = nullable_str(bd.raw(key), f"billing_details[{key}]")
@@ -223,7 +252,7 @@ def payment_methods_update(req: Request) -> Obj:
             pm["billing_details"]["address"] = address(bd.raw("address")) or dict(EMPTY_ADDRESS)
     if "card" in p and pm["type"] == "card":
         c = p.sub("card")
-        c.allow("exp_month", "exp_year", "networks")
+        c.allow("exp_month", "exp_year")
         for key in ("exp_month", "exp_year"):
             value = c.int(key)
             if value is not None:
@@ -253,6 +282,7 @@ def payment_methods_detach(req: Request) -> Obj:
 @api("GET", "/v1/payment_methods")
 def payment_methods_list(req: Request) -> Obj:
     app, p = req.app, req.p
+    p.allow("customer", "type", "created", "limit", "starting_after", "ending_before")
     objs = app.store.all("payment_method")
     customer = p.str("customer")
     if customer:
@@ -264,171 +294,25 @@ def payment_methods_list(req: Request) -> Obj:
     return app.list_response(objs, p, "/v1/payment_methods")
 
 
-# --------------------------------------------------------------------------- setup intents
-def _setup_intent_error(app: Sandbox, si: Obj, pm: Obj, card: cards.TestCard) -> StripeError:
-    err = {"code": card.code, "decline_code": card.decline_code, "message": card.message,
-           "payment_method": app.render(pm), "type": "card_error",
-           "doc_url": f"https://stripe.com/docs/error-codes/{card.code.replace('_', '-')}"}
-    si.update(status="requires_payment_method", last_setup_error=err, payment_method=None, next_action=None)
-    app.emit("setup_intent.setup_failed", si)
-    return card_error(card, {"setup_intent": app.render(si)})
+# ------------------------------------------------------------------------------ card options
+THREE_D_SECURE = ("automatic", "any", "challenge")
 
 
-def confirm_setup_intent(app: Sandbox, si: Obj, pm: Obj, return_url: str | None = None) -> Obj:
-    customer = app.store.get(si["customer"], "customer") if si.get("customer") else None
-    if pm.get("customer") and si.get("customer") != pm["customer"]:
-        raise invalid("payment_method", f"The PaymentMethod provided ({pm['id']}) belongs to customer "
-                      f"{pm['customer']}. Please include the Customer in the `customer` parameter on the "
-                      "SetupIntent.", "payment_method_unexpected_state")
-    si["payment_method"] = pm["id"]
-    si["last_setup_error"] = None
-    card = card_of(pm)
-    if card is not None and card.behaviour == cards.DECLINE:
-        raise _setup_intent_error(app, si, pm, card)
-    if card is not None and card.behaviour in (cards.AUTH_ON_SESSION, cards.AUTH_ALWAYS, cards.AUTH_THEN_DECLINE):
-        si["status"] = "requires_action"
-        si["next_action"] = {"type": "redirect_to_url", "redirect_to_url": {
-            "return_url": return_url, "url": f"{app.base_url}/3ds/{si['id']}"}}
-        si["_return_url"] = return_url
-        app.emit("setup_intent.requires_action", si)
-        return si
-    return finish_setup_intent(app, si, pm, customer)
+def three_d_secure_request(p: Params) -> str | None:
+    """``payment_method_options[card][request_three_d_secure]``, the one card option the sandbox acts on."""
+    if "payment_method_options" not in p:
+        return None
+    options = p.sub("payment_method_options")
+    options.allow("card")
+    card = options.sub("card")
+    card.allow("request_three_d_secure")
+    value = card.str("request_three_d_secure")
+    if value is not None and value not in THREE_D_SECURE:
+        raise invalid(card.name("request_three_d_secure"), "Invalid request_three_d_secure: must be one of "
+                      "automatic, any or challenge", "parameter_invalid_string")
+    return value
 
 
-def finish_setup_intent(app: Sandbox, si: Obj, pm: Obj, customer: Obj | None) -> Obj:
-    if customer is not None:
-        attach(app, pm, customer)
-    pm["_setup_off_session"] = True
-    si.update(status="succeeded", next_action=None)
-    app.emit("setup_intent.succeeded", si)
-    return si
-
-
-def fail_setup_authentication(app: Sandbox, si: Obj) -> Obj:
-    pm = app.store.get(si["payment_method"], "payment_method") if si.get("payment_method") else None
-    si.update(status="requires_payment_method", next_action=None, payment_method=None, last_setup_error={
-        "code": "setup_intent_authentication_failure",
-        "doc_url": "https://stripe.com/docs/error-codes/setup-intent-authentication-failure",
-        "message": "The latest attempt to set up the payment method has failed because authentication failed.",
-        "payment_method": app.render(pm) if pm else None,
-        "type": "invalid_request_error",
-    })
-    app.emit("setup_intent.setup_failed", si)
-    return si
-
-
-@api("POST", "/v1/setup_intents")
-def setup_intents_create(req: Request) -> Obj:
-    app, p = req.app, req.p
-    p.allow("customer", "payment_method", "confirm", "usage", "payment_method_types", "metadata", "description",
-            "automatic_payment_methods", "return_url", "payment_method_options", "mandate_data", "use_stripe_sdk")
-    customer = app.get("customer", p.req("customer"), "customer") if p.str("customer") else None
-    usage = p.str("usage", "off_session")
-    if usage not in ("off_session", "on_session"):
-        raise invalid("usage", "Invalid usage: must be one of off_session or on_session",
-                      "parameter_invalid_string")
-    apm = p.sub("automatic_payment_methods")
-    si_id = new_id("seti_")
-    si: Obj = {
-        "id": si_id,
-        "object": "setup_intent",
-        "application": None,
-        "automatic_payment_methods": ({"allow_redirects": apm.str("allow_redirects", "always"), "enabled": True}
-                                      if apm.bool("enabled") else None),
-        "cancellation_reason": None,
-        "client_secret": f"{si_id}_secret_{new_id('', 25)}",
-        "created": app.now(),
-        "customer": customer["id"] if customer else None,
-        "customer_account": None,
-        "description": p.str("description"),
-        "excluded_payment_method_types": None,
-        "flow_directions": None,
-        "last_setup_error": None,
-        "latest_attempt": None,
-        "livemode": False,
-        "mandate": None,
-        "metadata": metadata_update({}, p.raw("metadata")),
-        "next_action": None,
-        "on_behalf_of": None,
-        "payment_method": None,
-        "payment_method_configuration_details": None,
-        "payment_method_options": {"card": {"mandate_options": None, "network": None,
-                                            "request_three_d_secure": "automatic"}},
-        "payment_method_types": [str(t) for t in p.list("payment_method_types")] or ["card"],
-        "single_use_mandate": None,
-        "status": "requires_payment_method",
-        "usage": usage,
-    }
-    app.add(si)
-    app.emit("setup_intent.created", si)
-    if p.str("payment_method"):
-        pm = resolve_payment_method(app, p.req("payment_method"))
-        si["payment_method"] = pm["id"]
-        si["status"] = "requires_confirmation"
-        if p.bool("confirm"):
-            confirm_setup_intent(app, si, pm, p.str("return_url"))
-    elif p.bool("confirm"):
-        raise invalid("payment_method", "You cannot confirm this SetupIntent because it's missing a payment "
-                      "method.", "setup_intent_unexpected_state")
-    return app.render(si)
-
-
-retrieve_route("/v1/setup_intents/{id}", "setup_intent")
-
-
-@api("POST", "/v1/setup_intents/{id}")
-def setup_intents_update(req: Request) -> Obj:
-    app, p = req.app, req.p
-    p.allow("metadata", "description", "payment_method", "customer")
-    si = app.get("setup_intent", req.args["id"])
-    if "metadata" in p:
-        si["metadata"] = metadata_update(si["metadata"], p.raw("metadata"))
-    if "description" in p:
-        si["description"] = nullable_str(p.raw("description"), "description")
-    if p.str("customer"):
-        si["customer"] = app.get("customer", p.req("customer"), "customer")["id"]
-    if p.str("payment_method"):
-        si["payment_method"] = resolve_payment_method(app, p.req("payment_method"))["id"]
-        si["status"] = "requires_confirmation"
-    return app.render(si)
-
-
-@api("POST", "/v1/setup_intents/{id}/confirm")
-def setup_intents_confirm(req: Request) -> Obj:
-    app, p = req.app, req.p
-    p.allow("payment_method", "return_url", "mandate_data", "payment_method_options", "use_stripe_sdk")
-    si = app.get("setup_intent", req.args["id"])
-    if si["status"] not in ("requires_payment_method", "requires_confirmation"):
-        raise unexpected_state(f"You cannot confirm this SetupIntent because it has a status of {si['status']}.",
-                               "setup_intent_unexpected_state", {"setup_intent": app.render(si)})
-    pm_id = p.str("payment_method") or si.get("payment_method")
-    if not pm_id:
-        raise invalid("payment_method", "You cannot confirm this SetupIntent because it's missing a payment "
-                      "method.", "setup_intent_unexpected_state")
-    confirm_setup_intent(app, si, resolve_payment_method(app, pm_id), p.str("return_url"))
-    return app.render(si)
-
-
-@api("POST", "/v1/setup_intents/{id}/cancel")
-def setup_intents_cancel(req: Request) -> Obj:
-    app, p = req.app, req.p
-    p.allow("cancellation_reason")
-    si = app.get("setup_intent", req.args["id"])
-    if si["status"] in ("succeeded", "canceled"):
-        raise unexpected_state(f"You cannot cancel this SetupIntent because it has a status of {si['status']}.",
-                               "setup_intent_unexpected_state", {"setup_intent": app.render(si)})
-    si.update(status="canceled", cancellation_reason=p.str("cancellation_reason"), next_action=None)
-    app.emit("setup_intent.canceled", si)
-    return app.render(si)
-
-
-@api("GET", "/v1/setup_intents")
-def setup_intents_list(req: Request) -> Obj:
-    app, p = req.app, req.p
-    objs = app.store.all("setup_intent")
-    if p.str("customer"):
-        objs = [o for o in objs if o["customer"] == p.str("customer")]
-    if p.str("payment_method"):
-        objs = [o for o in objs if o["payment_method"] == p.str("payment_method")]
-    return app.list_response(objs, p, "/v1/setup_intents")
-
+def challenge_requested(intent: Obj) -> bool:
+    """``any`` / ``challenge`` ask for 3-D Secure even on cards that would not need it."""
+    return intent["payment_method_options"]["card"]["request_three_d_secure"] in ("any", "challenge")
