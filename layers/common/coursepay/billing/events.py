@@ -55,6 +55,9 @@ class PaymentRefunded(PaymentFacts):
     refund_amount: int  # this refund (the increase of ``refunded_total``)
     refunded_total: int
     full: bool  # nothing is left of the payment
+    # A refunded duplicate purchase: the payment or subscription that still grants access (``Payment.duplicate_of``).
+    # The refund e-mail then says access is unchanged instead of ended.
+    duplicate_of: str | None = None
 
 
 class PaymentDisputed(PaymentFacts):
