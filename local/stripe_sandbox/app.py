@@ -9,7 +9,8 @@ import copy
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .errors import StripeError, invalid, no_such
@@ -49,6 +50,12 @@ LABELS: dict[str, str] = {
     "test_helpers.test_clock": "test_clock",
     "event": "event",
     "webhook_endpoint": "webhook endpoint",
+    "coupon": "coupon",
+    "promotion_code": "promotion code",
+    "discount": "discount",
+    "invoiceitem": "invoiceitem",
+    "billing_portal.configuration": "configuration",
+    "billing_portal.session": "billing portal session",
 }
 
 
@@ -108,6 +115,16 @@ class Sandbox:
     def add(self, obj: Obj) -> Obj:
         return self.store.add(obj)
 
+    @contextmanager
+    def account_scope(self, account: str | None) -> Iterator[None]:
+        """Act as ``account`` (None = the platform) inside the block, like a ``Stripe-Account`` header."""
+        saved = self.store.account
+        self.store.account = account
+        try:
+            yield
+        finally:
+            self.store.account = saved
+
     def render(self, obj: Obj) -> Obj:
         if obj.get("_deleted"):
             return {"id": obj["id"], "object": obj["object"], "deleted": True}
@@ -118,7 +135,7 @@ class Sandbox:
         return out
 
     def render_id(self, obj_id: str) -> Obj | None:
-        obj = self.store.get(obj_id)
+        obj = self.store.get(obj_id) or self.store.get(obj_id, "coupon")  # coupon ids carry no prefix
         return self.render(obj) if obj else None
 
     # --------------------------------------------------------------- events
@@ -135,6 +152,8 @@ class Sandbox:
             "request": {"id": self.current_request_id, "idempotency_key": self.current_idempotency_key},
             "type": type_,
         }
+        if self.store.account:  # an event of a connected account (delivered to Connect endpoints)
+            event["account"] = self.store.account
         if previous:
             event["data"]["previous_attributes"] = copy.deepcopy(previous)
         self.add(event)

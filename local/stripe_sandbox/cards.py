@@ -52,6 +52,13 @@ CARDS: dict[str, TestCard] = {
         TestCard("3566002020360505", "jcb"),
         TestCard("6200000000000005", "unionpay"),
         TestCard("4000000760000002", "visa", country="BR"),
+        # succeed, then Stripe acts on the charge (resources/disputes.py, resources/balance.py)
+        TestCard("4000000000000259", "visa"),
+        TestCard("4000000000002685", "visa"),
+        TestCard("4000000000001976", "visa"),
+        TestCard("4000000404000038", "visa"),
+        TestCard("4000000000000077", "visa"),
+        TestCard("4000003720000278", "visa", country="GB"),
         TestCard("4000000000003220", "visa", AUTH_ALWAYS),
         TestCard("4000002500003155", "visa", AUTH_ON_SESSION),
         TestCard("4000002760003184", "visa", AUTH_ALWAYS),
@@ -97,6 +104,12 @@ PM_TOKENS: dict[str, str] = {
     "pm_card_authenticationRequiredOnSetup": "4000002500003155",
     "pm_card_authenticationRequiredChargeDeclinedInsufficientFunds": "4000008260003178",
     "pm_card_threeDSecure2Required": "4000000000003220",
+    "pm_card_createDispute": "4000000000000259",
+    "pm_card_createDisputeProductNotReceived": "4000000000002685",
+    "pm_card_createDisputeInquiry": "4000000000001976",
+    "pm_card_createCe3EligibleDispute": "4000000404000038",
+    "pm_card_bypassPending": "4000000000000077",
+    "pm_card_bypassPendingInternational": "4000003720000278",
 }
 
 # Legacy tokens (``card[token]=tok_visa``) -> card numbers

@@ -35,9 +35,24 @@ PREFIXES: dict[str, str] = {
     "si_": "subscription_item",
     "in_": "invoice",
     "inpay_": "invoice_payment",
+    "ii_": "invoiceitem",
+    "di_": "discount",
+    "promo_": "promotion_code",
+    "bpc_": "billing_portal.configuration",
+    "bps_": "billing_portal.session",
     "evt_": "event",
     "we_": "webhook_endpoint",
     "li_": "item",
+    "txn_": "balance_transaction",
+    "dp_": "dispute",
+    "acct_": "account",
+    "ba_": "bank_account",
+    "tr_": "transfer",
+    "trr_": "transfer_reversal",
+    "fee_": "application_fee",
+    "fr_": "fee_refund",
+    "po_": "payout",
+    "pyr_": "refund",
 }
 
 IDEMPOTENCY_TTL = 24 * 3600
@@ -55,7 +70,12 @@ def kind_of(obj_id: str) -> str | None:
 
 
 class Store:
-    """Plain state container. ``lock`` guards every read/modify/write."""
+    """Plain state container. ``lock`` guards every read/modify/write.
+
+    Objects belong to an account: the platform or a Connect account (``_account``, set from
+    :attr:`account` when added). ``get``/``all`` only see the current account's objects (the
+    ``Stripe-Account`` header of the request); ``get_any``/``all_any`` see every account's.
+    """
 
     def __init__(self, state_file: str | os.PathLike[str] | None = None) -> None:
         self.lock = threading.RLock()
@@ -64,6 +84,7 @@ class Store:
         self.idempotency: dict[str, dict[str, Any]] = {}
         self.config: dict[str, Any] = {}
         self.deliveries: dict[str, list[dict[str, Any]]] = {}
+        self.account: str | None = None  # the Connect account requests act on; None = the platform
         self.reset()
         if self.state_file and self.state_file.exists():
             self.load()
@@ -74,23 +95,33 @@ class Store:
             self.idempotency = {}
             self.config = {"default_test_clock": None, "time_offset": 0}
             self.deliveries = {}
+            self.account = None
 
     # ------------------------------------------------------------------ objects
     def coll(self, kind: str) -> dict[str, dict[str, Any]]:
         return self.objects.setdefault(kind, {})
 
     def add(self, obj: dict[str, Any]) -> dict[str, Any]:
+        if self.account and "_account" not in obj:
+            obj["_account"] = self.account
         self.coll(obj["object"])[obj["id"]] = obj
         return obj
 
     def get(self, obj_id: str, kind: str | None = None) -> dict[str, Any] | None:
+        obj = self.get_any(obj_id, kind)
+        return obj if obj is not None and obj.get("_account") == self.account else None
+
+    def get_any(self, obj_id: str, kind: str | None = None) -> dict[str, Any] | None:
         kind = kind or kind_of(obj_id)
         if kind is None:
             return None
         return self.objects.get(kind, {}).get(obj_id)
 
     def all(self, kind: str) -> list[dict[str, Any]]:
-        """Objects of a type, newest first (Stripe's list order)."""
+        """The current account's objects of a type, newest first (Stripe's list order)."""
+        return [o for o in self.all_any(kind) if o.get("_account") == self.account]
+
+    def all_any(self, kind: str) -> list[dict[str, Any]]:
         return list(reversed(self.objects.get(kind, {}).values()))
 
     def now(self) -> int:

@@ -32,11 +32,15 @@ def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
     return f"t={t},v1={mac}"
 
 
-def endpoint_wants(endpoint: dict[str, Any], event_type: str) -> bool:
+def endpoint_wants(endpoint: dict[str, Any], event: dict[str, Any]) -> bool:
     if endpoint.get("_deleted") or endpoint.get("status") != "enabled":
         return False
+    if endpoint.get("_account"):  # a connected account's own endpoint: only that account's events
+        audience_ok = event.get("account") == endpoint["_account"]
+    else:  # the platform's: Connect endpoints get connected accounts' events, the others the platform's
+        audience_ok = bool(endpoint.get("_connect")) == bool(event.get("account"))
     enabled = endpoint.get("enabled_events") or []
-    return "*" in enabled or event_type in enabled
+    return audience_ok and ("*" in enabled or event["type"] in enabled)
 
 
 @dataclass
@@ -69,7 +73,7 @@ class WebhookDelivery:
     # ---------------------------------------------------------------- enqueue
     def dispatch(self, event: dict[str, Any]) -> None:
         """Called with the store lock held: queue an event for every subscribed endpoint."""
-        endpoints = [e for e in self.store.all("webhook_endpoint") if endpoint_wants(e, event["type"])]
+        endpoints = [e for e in self.store.all_any("webhook_endpoint") if endpoint_wants(e, event)]
         endpoints.reverse()  # oldest endpoint first; irrelevant for correctness
         event["pending_webhooks"] = len(endpoints)
         if not endpoints:
@@ -204,7 +208,7 @@ class WebhookDelivery:
         if item.duplicate:
             return
         with self.store.lock:
-            event = self.store.get(item.event_id, "event")
+            event = self.store.get_any(item.event_id, "event")
             if event and event.get("pending_webhooks", 0) > 0:
                 event["pending_webhooks"] -= 1
 

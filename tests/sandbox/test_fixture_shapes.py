@@ -48,6 +48,9 @@ def test_objects_have_every_fixture_key(client, sandbox, control, fixtures, rece
     deletable = client.v1.customers.create(params={"email": "gone@example.com"})
     deletable_product = client.v1.products.create(params={"name": "Gone"})
     clock2 = client.v1.test_helpers.test_clocks.create(params={"frozen_time": 1_900_000_000})
+    disputed = client.v1.payment_intents.create(params={"amount": 2000, "currency": "usd", "confirm": True,
+                                                        "payment_method": "pm_card_createDispute"})
+    dispute = client.v1.disputes.list(params={"payment_intent": disputed.id}).data[0]
     served: dict[str, dict[str, Any]] = {
         "product": _raw(sandbox, "GET", f"/v1/products/{product.id}"),
         "price": _raw(sandbox, "GET", f"/v1/prices/{price.id}"),
@@ -67,6 +70,9 @@ def test_objects_have_every_fixture_key(client, sandbox, control, fixtures, rece
         "test_helpers.test_clock": _raw(sandbox, "GET", f"/v1/test_helpers/test_clocks/{clock.id}"),
         "event": _raw(sandbox, "GET", "/v1/events?limit=1")["data"][0],
         "webhook_endpoint": _raw(sandbox, "GET", f"/v1/webhook_endpoints/{endpoint.id}"),
+        "dispute": _raw(sandbox, "GET", f"/v1/disputes/{dispute.id}"),
+        "balance_transaction": _raw(sandbox, "GET", f"/v1/balance_transactions/{dispute.balance_transactions[0].id}"),
+        "balance": _raw(sandbox, "GET", "/v1/balance"),
         "deleted_customer": _raw(sandbox, "DELETE", f"/v1/customers/{deletable.id}"),
         "deleted_product": _raw(sandbox, "DELETE", f"/v1/products/{deletable_product.id}"),
         "deleted_test_helpers.test_clock": _raw(sandbox, "DELETE", f"/v1/test_helpers/test_clocks/{clock2.id}"),

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..app import Obj, Sandbox, previous_attributes
 from ..errors import invalid
+from ..router import Request
 
 
 def update_with_event(app: Sandbox, obj: Obj, mutate: Callable[[], None], event_type: str | None = None) -> Obj:
@@ -39,3 +40,16 @@ def address(value: Any) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         return None
     return {k: (value.get(k) or None) for k in EMPTY_ADDRESS}
+
+
+def filtered_list(req: Request, kind: str, url: str, filters: tuple[str, ...] = ()) -> Obj:
+    """A list of the current account's ``kind``: pagination, ``created``, equality on each of ``filters``;
+    any other parameter is rejected (``parameter_unknown``)."""
+    app, p = req.app, req.p
+    p.allow("limit", "starting_after", "ending_before", "created", *filters)
+    objs = app.store.all(kind)
+    for key in filters:
+        value = p.str(key)
+        if value is not None:
+            objs = [o for o in objs if o.get(key) == value]
+    return app.list_response(objs, p, url)

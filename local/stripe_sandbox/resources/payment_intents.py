@@ -24,6 +24,8 @@ ON_SUCCEEDED: list[Callable[[Sandbox, Obj], None]] = []
 ON_FAILED: list[Callable[[Sandbox, Obj], None]] = []
 ON_REQUIRES_ACTION: list[Callable[[Sandbox, Obj], None]] = []
 ON_PROCESSING: list[Callable[[Sandbox, Obj], None]] = []
+# Hooks run when a charge's money is captured, before ``charge.succeeded`` (balance transactions, transfers).
+ON_CHARGE_CAPTURED: list[Callable[[Sandbox, Obj, Obj], None]] = []
 
 CANCELABLE = ("requires_payment_method", "requires_capture", "requires_confirmation", "requires_action",
               "processing")
@@ -216,6 +218,7 @@ def _charge(app: Sandbox, pi: Obj, pm: Obj, status: str, failure: cards.TestCard
 def _succeed(app: Sandbox, pi: Obj, pm: Obj, charge: Obj | None = None) -> Obj:
     if charge is None:
         charge = _charge(app, pi, pm, "succeeded")
+        charge_captured(app, pi, charge)
         app.emit("charge.succeeded", charge)
     pi.update(status="succeeded", amount_received=pi["amount"], next_action=None, last_payment_error=None,
               processing=None)
@@ -229,6 +232,11 @@ def _succeed(app: Sandbox, pi: Obj, pm: Obj, charge: Obj | None = None) -> Obj:
     for hook in ON_SUCCEEDED:
         hook(app, pi)
     return pi
+
+
+def charge_captured(app: Sandbox, pi: Obj, charge: Obj) -> None:
+    for hook in ON_CHARGE_CAPTURED:
+        hook(app, pi, charge)
 
 
 def _decline_error(app: Sandbox, pi: Obj, pm: Obj, code: str, decline_code: str | None, message: str,
@@ -337,6 +345,7 @@ def settle(app: Sandbox, pi: Obj) -> Obj:
     failure = US_BANK_ACCOUNTS.get(pm.get("_account_number", ""))
     if failure is None:
         charge.update(status="succeeded", paid=True, captured=True, amount_captured=pi["amount"])
+        charge_captured(app, pi, charge)
         app.emit("charge.succeeded", charge)
         return _succeed(app, pi, pm, charge)
     code, message = failure

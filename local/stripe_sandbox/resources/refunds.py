@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..app import RENDERERS, Obj, Sandbox
 from ..errors import StripeError, invalid, unexpected_state
 from ..forms import metadata_update
@@ -9,6 +11,12 @@ from ..router import Request, api, retrieve_route
 from ..store import new_id
 
 REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+# Connect options of a refund: ``reverse_transfer``, ``refund_application_fee``
+RefundOptions = dict[str, bool]
+# Checks before a refund (app, charge, amount, options): a charged-back charge cannot be refunded, ...
+REFUND_CHECKS: list[Callable[[Sandbox, Obj, int, RefundOptions], None]] = []
+# Hooks once a refund exists, before ``refund.created`` (balance transaction, transfer reversal, fee refund)
+ON_REFUNDED: list[Callable[[Sandbox, Obj, Obj, RefundOptions], None]] = []
 
 
 def _money(amount: int, currency: str) -> str:
@@ -17,7 +25,7 @@ def _money(amount: int, currency: str) -> str:
 
 
 def create_refund(app: Sandbox, charge: Obj, amount: int | None, reason: str | None,
-                  metadata: dict[str, str]) -> Obj:
+                  metadata: dict[str, str], options: RefundOptions | None = None) -> Obj:
     if charge["status"] != "succeeded":
         raise unexpected_state(f"Charge {charge['id']} has not succeeded and cannot be refunded.",
                                "charge_not_refundable")
@@ -31,6 +39,9 @@ def create_refund(app: Sandbox, charge: Obj, amount: int | None, reason: str | N
         raise StripeError(400, f"Refund amount ({_money(amount, charge['currency'])}) is greater than unrefunded "
                           f"amount on charge ({_money(remaining, charge['currency'])})",
                           code="amount_too_large", param="amount")
+    options = options or {}
+    for check in REFUND_CHECKS:
+        check(app, charge, amount, options)
     refund: Obj = {
         "id": new_id("re_"),
         "object": "refund",
@@ -59,6 +70,8 @@ def create_refund(app: Sandbox, charge: Obj, amount: int | None, reason: str | N
     before = app.render(charge)
     charge["amount_refunded"] += amount
     charge["refunded"] = charge["amount_refunded"] >= charge["amount_captured"]
+    for hook in ON_REFUNDED:
+        hook(app, charge, refund, options)
     after = app.render(charge)
     app.emit("refund.created", refund)
     app.emit("charge.refunded", charge, {k: before[k] for k in ("amount_refunded", "refunded", "refunds")
@@ -70,7 +83,7 @@ def create_refund(app: Sandbox, charge: Obj, amount: int | None, reason: str | N
 def refunds_create(req: Request) -> Obj:
     app, p = req.app, req.p
     p.allow("charge", "payment_intent", "amount", "reason", "metadata", "refund_application_fee",
-            "reverse_transfer", "instructions_email", "origin")
+            "reverse_transfer")
     charge_id, pi_id = p.str("charge"), p.str("payment_intent")
     if charge_id and pi_id:
         raise invalid("payment_intent", "You cannot specify both a charge and a payment_intent.")
@@ -89,7 +102,8 @@ def refunds_create(req: Request) -> Obj:
     if reason is not None and reason not in REASONS:
         raise invalid("reason", f"Invalid reason: must be one of {', '.join(REASONS)}", "parameter_invalid_string")
     amount = p.amount("amount", required=False)
-    refund = create_refund(app, charge, amount, reason, metadata_update({}, p.raw("metadata")))
+    options = {key: bool(p.bool(key, False)) for key in ("reverse_transfer", "refund_application_fee")}
+    refund = create_refund(app, charge, amount, reason, metadata_update({}, p.raw("metadata")), options)
     return app.render(refund)
 
 
