@@ -14,18 +14,18 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from coursepay.accounts.repository import AccountsRepository
-from coursepay.api.principal import Principal, require_principal
+from coursepay.api.principal import require_principal
 from coursepay.api.request_parsing import parse_json_body
 from coursepay.api.resolver import make_resolver
+from coursepay.billing.core import BillingCore
 from coursepay.billing.customers import CustomerDirectory
-from coursepay.billing.enrollments import EnrollmentsRepository
-from coursepay.billing.payments import PaymentsRepository
 from coursepay.courses.repository import CoursesRepository
+from coursepay.identity import Principal
 from coursepay.observability import logger, metrics, tracer
 from coursepay.settings import CheckoutSettings, load_settings
-from coursepay.storage.audit import AuditTrail
 from coursepay.storage.idempotency import IdempotencyStore
 from coursepay.stripe_gateway.client import stripe_provider
+from coursepay.subscriptions.access_policy import CourseAccessPolicy
 from coursepay.subscriptions.fulfilment import CourseFulfilment
 from coursepay.subscriptions.models import CancelRequest, CheckoutRequest
 from coursepay.subscriptions.repository import SubscriptionsRepository
@@ -37,21 +37,18 @@ app = make_resolver()
 @cache
 def service() -> CourseCheckout:
     settings = load_settings(CheckoutSettings)
-    stripe = stripe_provider(settings)
-    payments = PaymentsRepository(settings.payments_table)
-    enrollments = EnrollmentsRepository(settings.enrollments_table)
+    core = BillingCore(payments_table=settings.payments_table, enrollments_table=settings.enrollments_table,
+                       audit_table=settings.audit_table, event_bus_name=settings.event_bus_name,
+                       stripe_client=stripe_provider(settings), allowed_origins=settings.allowed_redirect_origins)
+    courses = CoursesRepository(settings.courses_table)
     subscriptions = SubscriptionsRepository(settings.payments_table)
-    audit = AuditTrail(settings.audit_table)
-    return CourseCheckout(
-        courses=CoursesRepository(settings.courses_table),
-        customers=CustomerDirectory(settings.accounts_table, stripe),
-        accounts=AccountsRepository(settings.accounts_table),
-        payments=payments, enrollments=enrollments, subscriptions=subscriptions, audit=audit,
-        fulfilment=CourseFulfilment(payments=payments, enrollments=enrollments, subscriptions=subscriptions,
-                                    audit=audit, claims=IdempotencyStore(settings.idempotency_table),
-                                    stripe_client=stripe),
-        stripe_client=stripe, allowed_origins=settings.allowed_redirect_origins,
-    )
+    fulfilment = CourseFulfilment(core=core, courses=courses, subscriptions=subscriptions,
+                                  claims=IdempotencyStore(settings.idempotency_table))
+    # the success page's fulfilment applies refunds and disputes that waited for this payment (parked events)
+    core.money_events({"course": CourseAccessPolicy(core.standard_policy(), fulfilment)})
+    return CourseCheckout(core=core, courses=courses, customers=CustomerDirectory(settings.accounts_table, core.stripe),
+                          accounts=AccountsRepository(settings.accounts_table), subscriptions=subscriptions,
+                          fulfilment=fulfilment)
 
 
 def _caller() -> Principal:
@@ -62,7 +59,7 @@ def _caller() -> Principal:
 def start_checkout(course_id: str) -> dict[str, Any]:
     principal = _caller()
     request = parse_json_body(CheckoutRequest, app.current_event)
-    result = service().start(principal, course_id, request, app.current_event.headers.get("idempotency-key"))
+    result = service().start(principal, course_id, request)
     metrics.add_metric(name=f"CourseCheckouts_{request.pricing}", unit="Count", value=1)
     return result
 

@@ -27,14 +27,12 @@ from coursepay.accounts.repository import AccountsRepository
 from coursepay.api.principal import require_principal
 from coursepay.api.request_parsing import parse_json_body
 from coursepay.api.resolver import make_resolver
+from coursepay.billing.core import BillingCore
 from coursepay.billing.customers import CustomerDirectory
-from coursepay.billing.enrollments import EnrollmentsRepository
-from coursepay.billing.payments import PaymentsRepository
 from coursepay.observability import logger, metrics, tracer
 from coursepay.refunds.repository import RefundRequestsRepository
 from coursepay.refunds.service import RefundService
 from coursepay.settings import load_settings
-from coursepay.storage.audit import AuditTrail
 from coursepay.stripe_gateway.client import publishable_key, stripe_provider
 from coursepay.tracks.catalogue import TracksRepository
 from coursepay.tracks.models import (
@@ -62,21 +60,20 @@ class Services(BaseModel, arbitrary_types_allowed=True):
 @cache
 def service() -> Services:
     settings = load_settings(PaymentsSettings)
-    stripe = stripe_provider(settings)
+    core = BillingCore(payments_table=settings.payments_table, enrollments_table=settings.enrollments_table,
+                       audit_table=settings.audit_table, event_bus_name=settings.event_bus_name,
+                       stripe_client=stripe_provider(settings), allowed_origins=settings.allowed_redirect_origins)
     tracks = TracksRepository(settings.courses_table)
-    payments = PaymentsRepository(settings.payments_table)
-    enrollments = EnrollmentsRepository(settings.enrollments_table)
-    audit = AuditTrail(settings.audit_table)
+    payments = core.ledger.payments
     return Services(
-        queries=TrackQueries(tracks, payments, enrollments, ProgressRepository(settings.enrollments_table)),
+        queries=TrackQueries(tracks, payments, core.enrollments, ProgressRepository(settings.enrollments_table)),
         purchases=TrackPurchases(
-            tracks=tracks, payments=payments, enrollments=enrollments,
-            customers=CustomerDirectory(settings.accounts_table, stripe),
+            core=core, tracks=tracks, customers=CustomerDirectory(settings.accounts_table, core.stripe),
             accounts=AccountsRepository(settings.accounts_table), signups=SignupsRepository(settings.payments_table),
-            open_purchases=OpenPurchases(settings.payments_table), audit=audit, stripe_client=stripe,
-            publishable_key=lambda: publishable_key(settings.stripe_api_key_secret_id),
-            allowed_origins=settings.allowed_redirect_origins),
-        refunds=RefundService(payments, RefundRequestsRepository(settings.payments_table), audit, stripe),
+            open_purchases=OpenPurchases(settings.payments_table),
+            publishable_key=lambda: publishable_key(settings.stripe_api_key_secret_id)),
+        refunds=RefundService(payments, RefundRequestsRepository(settings.payments_table), core.audit, core.stripe,
+                              core.publish),
     )
 
 

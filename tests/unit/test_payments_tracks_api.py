@@ -119,7 +119,7 @@ def test_signup_checkout_is_anonymous_and_the_success_page_waits_for_the_account
     session = stripe_sdk.v1.checkout.sessions.retrieve(first["session_id"])
     assert session.customer_creation == "always"
     assert session.customer is None
-    assert session.metadata.to_dict() == {"kind": "track", "track_id": "DP", "channel": "signup", "anonymous": "true"}
+    assert session.metadata.to_dict() == {"kind": "track", "track_id": "DP", "channel": "signup", "pricing": "one_time"}
 
     verify = "/checkout/sessions/{sessionId}/verify"
     status, body = call(payments, lambda_context, "GET", f"/checkout/sessions/{first['session_id']}/verify",

@@ -102,7 +102,7 @@ def test_refund_request_approval_partial_then_full_withdraws_the_enrollment(paym
     assert status == 409
     entries = aws.table("AuditTable").query(KeyConditionExpression="pk = :p",
                                             ExpressionAttributeValues={":p": f"enrollment#{student.user_id}#track#DP"})
-    assert "enrollment.withdrawn" in [e["action"] for e in entries["Items"]]
+    assert "enrollment.withdrawn.refunded" in [e["action"] for e in entries["Items"]]
 
     # withdrawal reaches provisioning (tools revoked) and notifications (e-mail)
     consumers("provisioning").lambda_handler({"Records": drain(aws, "ProvisioningQueue")}, lambda_context)

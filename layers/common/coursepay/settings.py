@@ -76,6 +76,7 @@ class CheckoutSettings(AuditSettings, StripeSettings):
     payments_table: str
     enrollments_table: str
     idempotency_table: str
+    event_bus_name: str  # the success page's fulfilment publishes the money events
     allowed_redirect_origins: tuple[str, ...] = Field(default=())
 
     @field_validator("allowed_redirect_origins", mode="before")

@@ -11,9 +11,9 @@ from coursepay.accounts.models import (
     Tokens,
 )
 from coursepay.accounts.repository import AccountsRepository
-from coursepay.api.principal import ADMINS, STUDENTS, Principal
 from coursepay.clock import iso_now
 from coursepay.errors import NotFound
+from coursepay.identity import ADMINS, STUDENTS, Principal
 from coursepay.storage.audit import AuditEntry, AuditTrail
 
 

@@ -1,30 +1,11 @@
-"""Who is calling: the claims the API Gateway JWT authorizer verified and passed on."""
+"""Who is calling: the claims the API Gateway JWT authorizer verified and passed on, as a ``Principal``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
-
-from coursepay.errors import Forbidden, Unauthenticated
-
-STUDENTS = "students"
-TEACHERS = "teachers"
-ADMINS = "admins"
-
-
-class Principal(BaseModel):
-    user_id: str
-    email: str | None = None
-    groups: frozenset[str] = frozenset()
-
-    @property
-    def is_admin(self) -> bool:
-        return ADMINS in self.groups
-
-    def require_any_group(self, *groups: str) -> None:
-        if not self.groups.intersection(groups):
-            raise Forbidden(f"this requires membership of one of: {', '.join(groups)}")
+from coursepay.errors import Unauthenticated
+from coursepay.identity import Principal
 
 
 def _groups(raw: Any) -> frozenset[str]:

@@ -16,7 +16,8 @@ from coursepay.billing.payments import ProductKind
 from coursepay.clock import iso_now, utc_now
 from coursepay.storage.dynamo import DynamoTable, item_to_model
 
-EnrollmentStatus = Literal["active", "past_due", "canceled", "withdrawn", "expired"]
+# suspended: a dispute is open on the payment that grants it (``suspended_status`` is what a won dispute restores)
+EnrollmentStatus = Literal["active", "past_due", "canceled", "withdrawn", "expired", "suspended"]
 
 
 class Enrollment(BaseModel):
@@ -26,6 +27,7 @@ class Enrollment(BaseModel):
     status: EnrollmentStatus = "active"
     source: str  # the payment or subscription id that grants it
     access_until: str | None = None
+    suspended_status: EnrollmentStatus | None = None
     enrolled_at: str = Field(default_factory=iso_now)
     updated_at: str = Field(default_factory=iso_now)
 

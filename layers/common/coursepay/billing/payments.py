@@ -20,6 +20,9 @@ from coursepay.storage.dynamo import DynamoTable, item_to_model
 ProductKind = Literal["course", "track", "gig"]
 PaymentStatus = Literal["pending", "requires_action", "succeeded", "failed", "canceled", "refunded",
                         "partially_refunded"]
+# one_time: a one-off purchase; subscription_start: a subscription's first invoice; renewal: a later invoice.
+Purchase = Literal["one_time", "subscription_start", "renewal"]
+DisputeStatus = Literal["open", "won", "lost"]
 
 
 class Payment(BaseModel):
@@ -27,7 +30,9 @@ class Payment(BaseModel):
     user_id: str | None = None  # None until an anonymous purchase is linked to its account
     kind: ProductKind
     item_id: str
+    item_name: str | None = None  # what the buyer sees on receipts (title at the time of purchase)
     pricing: str = "one_time"  # "one_time" | "monthly"
+    purchase: Purchase = "one_time"
     amount: int  # minor units
     currency: str
     status: PaymentStatus = "pending"
@@ -38,7 +43,11 @@ class Payment(BaseModel):
     stripe_invoice_id: str | None = None
     failure_reason: str | None = None
     refunded_amount: int = 0
+    last_refund_amount: int = 0  # the latest refund's share of refunded_amount (receipts say it)
     refunded_at: str | None = None
+    dispute_id: str | None = None
+    dispute_status: DisputeStatus | None = None
+    duplicate_of: str | None = None  # the payment or subscription that already granted what this one bought
     created_at: str = Field(default_factory=iso_now)
     updated_at: str = Field(default_factory=iso_now)
 
@@ -70,7 +79,14 @@ class PaymentsRepository:
             self.table.put_new(_to_item(payment))
         except ConditionFailed:
             return False
+        if payment.stripe_payment_intent_id:
+            self.remember_intent(payment.stripe_payment_intent_id, payment.payment_id)
         return True
+
+    def remember_intent(self, payment_intent_id: str, payment_id: str) -> None:
+        """``pk=PI#<pi>, sk=PAYMENT_REF``: the PaymentIntent -> payment link, read consistently (a GSI is not),
+        so a refund or dispute event never misses a payment linked just before it."""
+        self.table.put({"pk": f"PI#{payment_intent_id}", "sk": "PAYMENT_REF", "payment_id": payment_id})
 
     def save(self, payment: Payment) -> None:
         self.table.put(_to_item(payment.model_copy(update={"updated_at": iso_now()})))
@@ -80,8 +96,8 @@ class PaymentsRepository:
         return _from_item(item) if item else None
 
     def by_payment_intent(self, payment_intent_id: str) -> Payment | None:
-        items, _ = self.table.query_page(partition=("gsi2pk", f"PI#{payment_intent_id}"), index="gsi2", limit=1)
-        return _from_item(items[0]) if items else None
+        ref = self.table.get({"pk": f"PI#{payment_intent_id}", "sk": "PAYMENT_REF"})
+        return self.get(str(ref["payment_id"])) if ref else None
 
     def of_user(self, user_id: str) -> list[Payment]:
         items = self.table.query_all(partition=("gsi1pk", f"USER#{user_id}"), sort_prefix=("gsi1sk", "PAYMENT#"),

@@ -1,38 +1,58 @@
-"""The fulfilment consumer: domain handling of Stripe events, dispatched by event type and by the
-product kind the Stripe object carries in ``metadata.kind`` ("course", "track", "gig").
+"""The fulfilment consumer: domain handling of Stripe events.
 
-Each product context contributes a ``{(event_type, kind): handler}`` map; an event whose kind has no
-handler is recorded and acknowledged. Why a consumer of the bus and not the webhook: docs/decisions.md.
+Dispatch has two levels (docs/engineering.md, "Adding a product kind"):
+1. events about money that carry no product kind (``charge.refunded``, ``charge.dispute.*``,
+   ``refund.updated``) go to the billing core by event type alone; it finds the payment they concern and
+   applies the kind's access policy (``coursepay.billing.money_events``);
+2. every other event goes by (event type, the product kind the Stripe object carries in ``metadata.kind``)
+   to the product context's handler. An event whose kind has no handler is recorded and acknowledged.
+
+Why a consumer of the bus and not the webhook: docs/decisions.md.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from coursepay.consumers.runner import EnvelopeHandler, EventConsumer
+from coursepay.consumers.runner import EventConsumer
 from coursepay.events.envelope import Envelope
+from coursepay.events.handlers import EnvelopeHandler, KindHandlers, stripe_object
 from coursepay.observability import logger
 from coursepay.settings import FulfilmentSettings, load_settings
 from coursepay.storage.idempotency import IdempotencyStore
 
+if TYPE_CHECKING:
+    from coursepay.billing.core import BillingCore
+    from coursepay.billing.money_events import AccessPolicy
+
 CONSUMER_NAME = "fulfilment"
 
-KindHandlers = Mapping[tuple[str, str], EnvelopeHandler]
+
+class ProductKind(Protocol):
+    """What a product context's fulfilment module provides (``coursepay.subscriptions.fulfilment``,
+    ``coursepay.tracks.fulfilment``): its Stripe event handlers and its access policy, both built on the core."""
+
+    def handlers(self, settings: FulfilmentSettings, core: BillingCore) -> KindHandlers: ...
+
+    def access_policy(self, settings: FulfilmentSettings, core: BillingCore) -> AccessPolicy: ...
 
 
-def handler_factories() -> list[Callable[[FulfilmentSettings], KindHandlers]]:
-    """Each product context's ``handlers(settings)``; imported here, at first use, not at import time."""
+def product_kinds() -> dict[str, ProductKind]:
+    """Each product kind's fulfilment module; imported here, at first use, not at import time."""
     from coursepay.subscriptions import fulfilment as courses
     from coursepay.tracks import fulfilment as tracks
 
-    return [courses.handlers, tracks.handlers]
+    return {"course": cast(ProductKind, courses), "track": cast(ProductKind, tracks)}
 
 
-def stripe_object(envelope: Envelope) -> dict[str, Any]:
-    data = envelope.data.get("data", {})
-    obj = data.get("object") if isinstance(data, dict) else None
-    return obj if isinstance(obj, dict) else {}
+def billing_core(settings: FulfilmentSettings) -> BillingCore:
+    from coursepay.billing.core import BillingCore
+    from coursepay.stripe_gateway.client import stripe_provider
+
+    return BillingCore(payments_table=settings.payments_table, enrollments_table=settings.enrollments_table,
+                       audit_table=settings.audit_table, event_bus_name=settings.event_bus_name,
+                       stripe_client=stripe_provider(settings))
 
 
 def kind_of(obj: dict[str, Any]) -> str | None:
@@ -62,11 +82,23 @@ def dispatcher(handlers: KindHandlers) -> Callable[[str], EnvelopeHandler]:
     return for_type
 
 
+def consumer_handlers(by_kind: KindHandlers, by_type: Mapping[str, EnvelopeHandler]) -> dict[str, EnvelopeHandler]:
+    """One handler per event type: the billing core's for kind-less money events, else the kind dispatcher."""
+    for_type = dispatcher(by_kind)
+    handlers = {event_type: for_type(event_type) for event_type, _ in by_kind}
+    overlap = set(handlers) & set(by_type)
+    if overlap:
+        raise ValueError(f"event types handled both by kind and by type: {sorted(overlap)}")
+    return {**handlers, **by_type}
+
+
 def build_consumer() -> EventConsumer:
     settings = load_settings(FulfilmentSettings)
-    handlers: dict[tuple[str, str], EnvelopeHandler] = {}
-    for factory in handler_factories():
-        handlers.update(factory(settings))
-    for_type = dispatcher(handlers)
-    by_type = {event_type: for_type(event_type) for event_type, _ in handlers}
-    return EventConsumer(CONSUMER_NAME, IdempotencyStore(settings.idempotency_table), by_type)
+    core = billing_core(settings)
+    kinds = product_kinds()
+    by_kind: dict[tuple[str, str], EnvelopeHandler] = {}
+    for module in kinds.values():
+        by_kind.update(module.handlers(settings, core))
+    money = core.money_events({kind: module.access_policy(settings, core) for kind, module in kinds.items()})
+    handlers = consumer_handlers(by_kind, money.handlers())
+    return EventConsumer(CONSUMER_NAME, IdempotencyStore(settings.idempotency_table), handlers)

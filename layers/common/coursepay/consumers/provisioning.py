@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from coursepay.consumers.runner import EnvelopeHandler, EventConsumer
+from coursepay.consumers.runner import EventConsumer
+from coursepay.events.handlers import EnvelopeHandler
 from coursepay.settings import ProvisioningSettings, load_settings
 from coursepay.storage.idempotency import IdempotencyStore
 

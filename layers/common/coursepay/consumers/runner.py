@@ -12,10 +12,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from coursepay.events.envelope import Envelope
+from coursepay.events.handlers import EnvelopeHandler
 from coursepay.observability import logger
 from coursepay.storage.idempotency import IdempotencyStore
-
-EnvelopeHandler = Callable[[Envelope], None]
 
 
 class EventConsumer:

@@ -13,7 +13,6 @@ import hashlib
 import uuid
 from typing import Any, Protocol
 
-from coursepay.api.principal import ADMINS, TEACHERS, Principal
 from coursepay.clock import iso_now
 from coursepay.courses.billing import CourseCatalogueBilling
 from coursepay.courses.models import (
@@ -26,6 +25,7 @@ from coursepay.courses.models import (
 )
 from coursepay.courses.repository import CoursesRepository
 from coursepay.errors import ConditionFailed, Conflict, Forbidden, InvalidRequest, NotFound
+from coursepay.identity import ADMINS, TEACHERS, Principal
 from coursepay.storage.audit import AuditEntry, AuditTrail
 
 MAX_PAGE = 100

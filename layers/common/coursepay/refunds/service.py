@@ -6,19 +6,22 @@ Never more than was paid, never twice:
 * approval claims the request (``pending -> approving``, conditional, so two admins cannot both approve) and
   creates the Stripe refund with the idempotency key ``refund-request-<id>``: a retried approval gets the same
   refund from Stripe, never a second one (and Stripe itself refuses refunds beyond the charge).
-The payment's refunded amount and status are set by ``charge.refunded``, whatever started the refund.
+The payment's refunded amount and status are set by ``charge.refunded`` (the billing core's money events),
+whatever started the refund; each decision is published as a money event (the student's e-mail).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from coursepay.api.principal import ADMINS, Principal
+from coursepay.billing import events as money
 from coursepay.billing.payments import Payment, PaymentsRepository
 from coursepay.clock import iso_now
 from coursepay.errors import ConditionFailed, Conflict, InvalidRequest, NotFound
+from coursepay.events.envelope import Envelope
+from coursepay.identity import ADMINS, Principal
 from coursepay.refunds.repository import OPEN_STATES, RefundRequest, RefundRequestsRepository
 from coursepay.storage.audit import AuditEntry, AuditTrail
 from coursepay.stripe_gateway.errors import stripe_errors
@@ -35,11 +38,23 @@ def _view(request: RefundRequest) -> dict[str, object]:
 
 class RefundService:
     def __init__(self, payments: PaymentsRepository, requests: RefundRequestsRepository, audit: AuditTrail,
-                 stripe_client: Callable[[], stripe.StripeClient]) -> None:
+                 stripe_client: Callable[[], stripe.StripeClient],
+                 publish: Callable[[Sequence[Envelope]], None]) -> None:
         self._payments = payments
         self._requests = requests
         self._audit = audit
         self._stripe = stripe_client
+        self._publish = publish
+
+    def _announce(self, event_type: str, request: RefundRequest, payment: Payment | None) -> None:
+        """The decision as a money event (the student's e-mail); its id is the request's, so once."""
+        data = money.RefundRequestDecided(
+            payment_id=request.payment_id, user_id=request.user_id, kind=payment.kind if payment else "unknown",
+            item_id=payment.item_id if payment else "", item_name=(payment.item_name or payment.item_id) if payment
+            else "", amount=request.amount_paid, currency=request.currency, request_id=request.request_id,
+            approved_amount=request.approved_amount, decision_reason=request.decision_reason)
+        self._publish([money.billing_envelope(event_type, f"ev_{event_type.replace('.', '_')}_{request.request_id}",
+                                              data, correlation_id=request.request_id)])
 
     def _owned_payment(self, principal: Principal, payment_id: str) -> Payment:
         payment = self._payments.get(payment_id)
@@ -118,6 +133,7 @@ class RefundService:
                                              stripe_refund_status=refund.status, decided_at=iso_now())
         self._audit.record(AuditEntry(entity=f"payment#{payment.payment_id}", action="refund_request.approved",
                                       actor=f"user:{admin.user_id}", before=_view(request), after=_view(approved)))
+        self._announce(money.REFUND_REQUEST_APPROVED, approved, payment)
         return approved
 
     def deny(self, admin: Principal, request_id: str, reason: str) -> RefundRequest:
@@ -131,4 +147,5 @@ class RefundService:
             raise Conflict("this refund request was decided meanwhile", field="requestId") from None
         self._audit.record(AuditEntry(entity=f"payment#{request.payment_id}", action="refund_request.denied",
                                       actor=f"user:{admin.user_id}", before=_view(request), after=_view(denied)))
+        self._announce(money.REFUND_REQUEST_DENIED, denied, self._payments.get(request.payment_id))
         return denied

@@ -1,13 +1,14 @@
-"""The one fulfilment path for course purchases, shared by the webhook (through the fulfilment consumer) and
-the success page (``POST /checkout/sessions/{id}/fulfil``).
+"""The course kind's fulfilment, on the billing core, shared by the webhook (through the fulfilment consumer)
+and the success page (``POST /checkout/sessions/{id}/fulfil``).
 
 - A completed, paid Checkout Session is fulfilled exactly once: the work runs under the claim
-  ``course-checkout#<session id>`` in the idempotency table, and every write in it is a state write (the same
-  session fulfilled again writes the same state).
+  ``course-checkout#<session id>``; payments move through the core's forward-only ledger.
+- A session that completes for a course the buyer already has access to is refunded (and a duplicate
+  subscription canceled) by the core's ``duplicates``; the first access is kept.
 - Subscription state is never taken from an event's (possibly stale, possibly out-of-order) copy: the
-  subscription is read from Stripe and its current state written. A replayed or late event thus rewrites
-  what is already stored and changes nothing more.
-- Invoices become payment records (one per invoice; a succeeded payment is never turned back into a failed one).
+  subscription is read from Stripe and its current state written.
+- Invoices become payment records (one per invoice), linked to the PaymentIntent that paid them, so their
+  refunds and disputes find them.
 """
 
 from __future__ import annotations
@@ -15,22 +16,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from coursepay.billing.enrollments import Enrollment, EnrollmentsRepository, EnrollmentStatus
-from coursepay.billing.payments import Payment, PaymentsRepository
-from coursepay.clock import iso_now
-from coursepay.courses.billing import StripeProvider
+from coursepay.billing.core import BillingCore
+from coursepay.billing.enrollments import Enrollment, EnrollmentStatus
+from coursepay.billing.payments import Payment, Purchase
+from coursepay.courses.repository import CoursesRepository
 from coursepay.errors import Pending
 from coursepay.events.envelope import Envelope
+from coursepay.events.handlers import EnvelopeHandler, KindHandlers, stripe_object
 from coursepay.observability import logger
-from coursepay.storage.audit import AuditEntry, AuditTrail
+from coursepay.storage.audit import AuditEntry
 from coursepay.storage.idempotency import ClaimBusy, IdempotencyStore
 from coursepay.stripe_gateway.errors import stripe_errors
 from coursepay.subscriptions.models import Subscription, subscription_from_stripe
 from coursepay.subscriptions.repository import SubscriptionsRepository
 
 if TYPE_CHECKING:
-    from coursepay.consumers.runner import EnvelopeHandler
+    import stripe
+
     from coursepay.settings import FulfilmentSettings
+    from coursepay.subscriptions.access_policy import CourseAccessPolicy
 
 KIND = "course"
 PAID = frozenset({"paid", "no_payment_required"})
@@ -57,33 +61,42 @@ def _id(value: Any) -> str | None:
 
 
 class CourseFulfilment:
-    def __init__(self, *, payments: PaymentsRepository, enrollments: EnrollmentsRepository,
-                 subscriptions: SubscriptionsRepository, audit: AuditTrail, claims: IdempotencyStore,
-                 stripe_client: StripeProvider) -> None:
-        self._payments = payments
-        self._enrollments = enrollments
+    def __init__(self, *, core: BillingCore, courses: CoursesRepository, subscriptions: SubscriptionsRepository,
+                 claims: IdempotencyStore) -> None:
+        self._core = core
+        self._ledger = core.ledger
+        self._payments = core.ledger.payments
+        self._enrollments = core.enrollments
+        self._audit = core.audit
+        self._courses = courses
         self._subscriptions = subscriptions
-        self._audit = audit
         self._claims = claims
-        self._stripe = stripe_client
+        self._stripe = core.stripe
+
+    def stripe(self) -> stripe.StripeClient:
+        return self._stripe()
 
     # ------------------------------------------------------------ checkout sessions
-    def fulfil_session(self, session: dict[str, Any], actor: str) -> bool:
+    def fulfil_session(self, session: dict[str, Any], actor: str, correlation_id: str | None = None) -> bool:
         """Grant what a completed and paid session bought, once. False when it is not (yet) paid."""
         metadata = session.get("metadata") or {}
         if metadata.get("kind") != KIND:
             return False
         if session.get("status") != "complete" or session.get("payment_status") not in PAID:
-            self._record_session_pending(session, actor)
+            if session.get("mode") == "payment":
+                payment = self._payment_for_session(session, actor)
+                if session.get("status") == "complete":
+                    self._ledger.awaiting(payment.payment_id, actor)
             return False
         try:
-            self._claims.run_once(fulfilment_key(session["id"]), lambda: self._fulfil(session, actor),
+            self._claims.run_once(fulfilment_key(session["id"]),
+                                  lambda: self._fulfil(session, actor, correlation_id),
                                   details={"course_id": metadata.get("course_id"), "actor": actor})
         except ClaimBusy:
             raise Pending("this purchase is being fulfilled; ask again in a moment") from None
         return True
 
-    def _fulfil(self, session: dict[str, Any], actor: str) -> None:
+    def _fulfil(self, session: dict[str, Any], actor: str, correlation_id: str | None) -> None:
         metadata = session["metadata"]
         user_id, course_id = str(metadata["user_id"]), str(metadata["course_id"])
         if session.get("mode") == "subscription":
@@ -92,52 +105,56 @@ class CourseFulfilment:
                 raise ValueError(f"subscription-mode session {session['id']} has no subscription")
             self.sync_subscription(subscription_id, actor, checkout_session_id=session["id"])
             return
-        payment = self._payment_for_session(session)
-        before = payment.model_dump()
-        payment = payment.model_copy(update={
-            "status": "succeeded", "stripe_payment_intent_id": _id(session.get("payment_intent")),
-            "amount": int(session.get("amount_total") or payment.amount),
-            "stripe_customer_id": _id(session.get("customer")) or payment.stripe_customer_id,
-        })
-        self._payments.save(payment)
-        self._audit.record(AuditEntry(entity=f"payment#{payment.payment_id}", action="payment.succeeded",
-                                      actor=actor, before=before, after=payment.model_dump()))
+        payment = self._payment_for_session(session, actor)
+        payment = self._ledger.succeeded(payment.payment_id, actor, user_id=user_id,
+                                         payment_intent_id=_id(session.get("payment_intent")),
+                                         correlation_id=correlation_id)
+        owner = self._owned_elsewhere(user_id, course_id, source=session["id"])
+        if owner is not None:
+            self._core.duplicates.refund(payment, owned_through=owner, actor=actor, correlation_id=correlation_id)
+            return
         self._grant(Enrollment(user_id=user_id, kind=KIND, item_id=course_id, source=session["id"]), actor)
 
     def session_failed(self, session: dict[str, Any], actor: str, status: str) -> None:
         """An asynchronous payment failed, or the session expired unpaid: the pending payment says so."""
         if (session.get("metadata") or {}).get("kind") != KIND or session.get("mode") != "payment":
             return
-        payment = self._payment_for_session(session)
-        if payment.status != "pending":
-            return
-        failed = payment.model_copy(update={"status": status, "failure_reason": status})
-        self._payments.save(failed)
-        self._audit.record(AuditEntry(entity=f"payment#{payment.payment_id}", action=f"payment.{status}",
-                                      actor=actor, before=payment.model_dump(), after=failed.model_dump()))
+        payment = self._payment_for_session(session, actor)
+        if status == "canceled":
+            self._ledger.canceled(payment.payment_id, actor)
+        else:
+            self._ledger.failed(payment.payment_id, actor, "async_payment_failed: the bank debit did not complete",
+                                correlation_id=actor.removeprefix("stripe:"))
 
-    def _record_session_pending(self, session: dict[str, Any], actor: str) -> None:
-        if session.get("mode") == "payment" and self._payments.get(session["id"]) is None:
-            payment = self._payment_for_session(session)
-            if self._payments.create(payment):
-                self._audit.record(AuditEntry(entity=f"payment#{payment.payment_id}", action="payment.pending",
-                                              actor=actor, after=payment.model_dump()))
-
-    def _payment_for_session(self, session: dict[str, Any]) -> Payment:
+    def _payment_for_session(self, session: dict[str, Any], actor: str) -> Payment:
         existing = self._payments.get(session["id"])
         if existing is not None:
             return existing
         metadata = session.get("metadata") or {}
-        return Payment(payment_id=session["id"], user_id=metadata.get("user_id"), kind=KIND,
-                       item_id=str(metadata.get("course_id")), pricing="one_time",
-                       amount=int(session.get("amount_total") or 0), currency=str(session.get("currency") or ""),
-                       stripe_checkout_session_id=session["id"], stripe_customer_id=_id(session.get("customer")))
+        course_id = str(metadata.get("course_id"))
+        payment = Payment(payment_id=session["id"], user_id=metadata.get("user_id"), kind=KIND, item_id=course_id,
+                          item_name=self._course_title(course_id), pricing="one_time",
+                          amount=int(session.get("amount_total") or 0), currency=str(session.get("currency") or ""),
+                          stripe_checkout_session_id=session["id"], stripe_customer_id=_id(session.get("customer")))
+        self._ledger.record(payment, actor, action="payment.recorded_from_event")
+        return self._payments.get(session["id"]) or payment
+
+    def _course_title(self, course_id: str) -> str | None:
+        course = self._courses.get(course_id)
+        return course.title if course else None
+
+    def _owned_elsewhere(self, user_id: str, course_id: str, *, source: str) -> str | None:
+        """What already grants this buyer the course, other than ``source`` (None: nothing does)."""
+        existing = self._enrollments.get(user_id, KIND, course_id)
+        if existing is not None and existing.source != source and existing.has_access():
+            return existing.source
+        return None
 
     def _grant(self, enrollment: Enrollment, actor: str) -> None:
         existing = self._enrollments.get(enrollment.user_id, KIND, enrollment.item_id)
-        if existing is not None and existing.source != enrollment.source and existing.has_access() and (
-                existing.access_until is None):
-            return  # lifetime access already held: a subscription event must not narrow it
+        if existing is not None and existing.status in ("suspended", "withdrawn") and \
+                existing.source == enrollment.source:
+            return  # a dispute or refund decided about this very source: a replayed event must not undo it
         if existing is not None:
             enrollment = enrollment.model_copy(update={"enrolled_at": existing.enrolled_at})
             if existing.model_dump(exclude={"updated_at"}) == enrollment.model_dump(exclude={"updated_at"}):
@@ -177,6 +194,12 @@ class CourseFulfilment:
         access_until = subscription.access_until()
         if access_until is None:
             return subscription  # incomplete: nothing paid yet, no access
+        owner = self._owned_elsewhere(subscription.user_id, subscription.course_id,
+                                      source=subscription.subscription_id)
+        if owner is not None:
+            if subscription.live:  # bought beside an access the buyer has: it must never renew
+                self._core.duplicates.cancel_subscription(subscription.subscription_id)
+            return subscription
         status = ENROLLMENT_STATUS.get(subscription.status, "canceled")
         self._grant(Enrollment(user_id=subscription.user_id, kind=KIND, item_id=subscription.course_id,
                                source=subscription.subscription_id, status=status,
@@ -184,33 +207,63 @@ class CourseFulfilment:
         return subscription
 
     # ------------------------------------------------------------ invoices
-    def invoice_event(self, invoice: dict[str, Any], actor: str, *, paid: bool) -> None:
+    def invoice_event(self, invoice: dict[str, Any], envelope: Envelope, *, paid: bool) -> None:
+        actor = f"stripe:{envelope.id}"
         subscription_id = _invoice_subscription(invoice)
         if subscription_id is None:
             return
         subscription = self.sync_subscription(subscription_id, actor)
         if subscription is None:
             return
+        payment = self._invoice_payment(invoice, subscription, actor)
+        intent_id = self._paying_intent(str(invoice["id"]))
+        if intent_id and payment.stripe_payment_intent_id is None:
+            payment = self._ledger.link_payment_intent(payment.payment_id, intent_id, actor)
+        if not paid:
+            self._ledger.failed(payment.payment_id, actor, self._failure_of(intent_id), correlation_id=envelope.id)
+            return
+        payment = self._ledger.succeeded(payment.payment_id, actor, user_id=subscription.user_id,
+                                         payment_intent_id=intent_id, correlation_id=envelope.id)
+        owner = self._owned_elsewhere(subscription.user_id, subscription.course_id,
+                                      source=subscription.subscription_id)
+        if owner is not None and payment.status == "succeeded":
+            self._core.duplicates.refund(payment, owned_through=owner, actor=actor, correlation_id=envelope.id)
+
+    def _invoice_payment(self, invoice: dict[str, Any], subscription: Subscription, actor: str) -> Payment:
         existing = self._payments.get(str(invoice["id"]))
-        if existing is not None and existing.status == "succeeded":
-            return  # a late or replayed failure never undoes a payment
+        if existing is not None:
+            return existing
+        purchase: Purchase = "subscription_start" if invoice.get("billing_reason") == "subscription_create" \
+            else "renewal"
         payment = Payment(
             payment_id=str(invoice["id"]), user_id=subscription.user_id, kind=KIND, item_id=subscription.course_id,
-            pricing="monthly",
-            amount=int((invoice.get("amount_paid") if paid else invoice.get("amount_due")) or 0),
+            item_name=self._course_title(subscription.course_id), pricing="monthly", purchase=purchase,
+            amount=int(invoice.get("amount_due") or invoice.get("amount_paid") or 0),
             currency=str(invoice.get("currency") or subscription.currency or ""),
-            status="succeeded" if paid else "failed", stripe_customer_id=_id(invoice.get("customer")),
-            stripe_subscription_id=subscription_id, stripe_invoice_id=str(invoice["id"]),
-            failure_reason=None if paid else "renewal payment failed",
-            created_at=existing.created_at if existing else iso_now(),
-        )
-        if existing is not None and existing.model_dump(exclude={"updated_at"}) == payment.model_dump(
-                exclude={"updated_at"}):
-            return
-        self._payments.save(payment)
-        self._audit.record(AuditEntry(entity=f"payment#{payment.payment_id}",
-                                      action=f"payment.{payment.status}", actor=actor,
-                                      before=existing.model_dump() if existing else None, after=payment.model_dump()))
+            stripe_customer_id=_id(invoice.get("customer")), stripe_subscription_id=subscription.subscription_id,
+            stripe_invoice_id=str(invoice["id"]))
+        self._ledger.record(payment, actor, action="payment.recorded_from_event")
+        return self._payments.get(payment.payment_id) or payment
+
+    def _paying_intent(self, invoice_id: str) -> str | None:
+        """The PaymentIntent that paid (or tried to pay) an invoice: refunds and disputes arrive with it."""
+        with stripe_errors("read the invoice's payments"):
+            payments = self._stripe().v1.invoice_payments.list(params={"invoice": invoice_id, "limit": 1})
+        for record in payments.data:
+            intent = (as_dict(record.payment) or {}).get("payment_intent")
+            if intent:
+                return _id(intent)
+        return None
+
+    def _failure_of(self, intent_id: str | None) -> str:
+        if intent_id:
+            with stripe_errors("read the failed payment"):
+                intent = as_dict(self._stripe().v1.payment_intents.retrieve(intent_id))
+            error = intent.get("last_payment_error") or {}
+            if error:
+                code = error.get("decline_code") or error.get("code") or "payment_failed"
+                return f"{code}: {error.get('message') or 'the renewal payment failed'}"
+        return "renewal_failed: the renewal payment failed"
 
 
 def _invoice_subscription(invoice: dict[str, Any]) -> str | None:
@@ -219,45 +272,47 @@ def _invoice_subscription(invoice: dict[str, Any]) -> str | None:
     return _id(candidate)
 
 
-# ---------------------------------------------------------------- the fulfilment consumer's handlers
-def handlers(settings: FulfilmentSettings) -> dict[tuple[str, str], EnvelopeHandler]:
+# ---------------------------------------------------------------- wiring
+def build(settings: FulfilmentSettings, core: BillingCore) -> CourseFulfilment:
+    return CourseFulfilment(core=core, courses=CoursesRepository(settings.courses_table),
+                            subscriptions=SubscriptionsRepository(settings.payments_table),
+                            claims=IdempotencyStore(settings.idempotency_table))
+
+
+def access_policy(settings: FulfilmentSettings, core: BillingCore) -> CourseAccessPolicy:
+    from coursepay.subscriptions.access_policy import CourseAccessPolicy
+
+    return CourseAccessPolicy(core.standard_policy(), build(settings, core))
+
+
+def handlers(settings: FulfilmentSettings, core: BillingCore) -> KindHandlers:
     """``{(Stripe event type, "course"): handler}`` for ``coursepay.consumers.fulfilment``."""
-    from coursepay.stripe_gateway.client import stripe_provider
-
-    fulfilment = CourseFulfilment(
-        payments=PaymentsRepository(settings.payments_table),
-        enrollments=EnrollmentsRepository(settings.enrollments_table),
-        subscriptions=SubscriptionsRepository(settings.payments_table),
-        audit=AuditTrail(settings.audit_table),
-        claims=IdempotencyStore(settings.idempotency_table),
-        stripe_client=stripe_provider(settings),
-    )
-    return course_handlers(fulfilment)
+    return course_handlers(build(settings, core), core)
 
 
-def course_handlers(fulfilment: CourseFulfilment) -> dict[tuple[str, str], EnvelopeHandler]:
-    def on(action: Callable[[dict[str, Any], str], None]) -> EnvelopeHandler:
+def course_handlers(fulfilment: CourseFulfilment, core: BillingCore) -> dict[tuple[str, str], EnvelopeHandler]:
+    def on(action: Callable[[dict[str, Any], Envelope], None]) -> EnvelopeHandler:
         def handle(envelope: Envelope) -> None:
-            obj = (envelope.data.get("data") or {}).get("object") or {}
-            action(obj, f"stripe:{envelope.id}")
+            action(stripe_object(envelope), envelope)
         return handle
 
-    def session_done(session: dict[str, Any], actor: str) -> None:
-        fulfilment.fulfil_session(session, actor)
+    def session_done(session: dict[str, Any], envelope: Envelope) -> None:
+        fulfilment.fulfil_session(session, f"stripe:{envelope.id}", correlation_id=envelope.id)
 
-    def subscription_changed(obj: dict[str, Any], actor: str) -> None:
-        fulfilment.sync_subscription(str(obj["id"]), actor)
+    def subscription_changed(obj: dict[str, Any], envelope: Envelope) -> None:
+        fulfilment.sync_subscription(str(obj["id"]), f"stripe:{envelope.id}")
 
     return {
         ("checkout.session.completed", KIND): on(session_done),
         ("checkout.session.async_payment_succeeded", KIND): on(session_done),
         ("checkout.session.async_payment_failed", KIND): on(
-            lambda session, actor: fulfilment.session_failed(session, actor, "failed")),
+            lambda session, envelope: fulfilment.session_failed(session, f"stripe:{envelope.id}", "failed")),
         ("checkout.session.expired", KIND): on(
-            lambda session, actor: fulfilment.session_failed(session, actor, "canceled")),
-        ("invoice.paid", KIND): on(lambda invoice, actor: fulfilment.invoice_event(invoice, actor, paid=True)),
+            lambda session, envelope: fulfilment.session_failed(session, f"stripe:{envelope.id}", "canceled")),
+        ("payment_intent.payment_failed", KIND): core.attempts.on_intent_failed,
+        ("invoice.paid", KIND): on(lambda invoice, envelope: fulfilment.invoice_event(invoice, envelope, paid=True)),
         ("invoice.payment_failed", KIND): on(
-            lambda invoice, actor: fulfilment.invoice_event(invoice, actor, paid=False)),
+            lambda invoice, envelope: fulfilment.invoice_event(invoice, envelope, paid=False)),
         ("customer.subscription.created", KIND): on(subscription_changed),
         ("customer.subscription.updated", KIND): on(subscription_changed),
         ("customer.subscription.deleted", KIND): on(subscription_changed),

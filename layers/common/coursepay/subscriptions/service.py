@@ -5,97 +5,59 @@ subscriptions, ask about access. Teachers' side of subscriptions (course deactiv
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from coursepay.accounts.repository import AccountsRepository
-from coursepay.api.principal import Principal
+from coursepay.billing.checkout import Buyer, Offer
+from coursepay.billing.core import BillingCore
 from coursepay.billing.customers import CustomerDirectory
-from coursepay.billing.enrollments import EnrollmentsRepository
-from coursepay.billing.payments import Payment, PaymentsRepository
 from coursepay.courses.billing import StripeProvider
 from coursepay.courses.repository import CoursesRepository
 from coursepay.errors import Conflict, InvalidRequest, NotFound, UpstreamUnavailable
+from coursepay.identity import Principal
 from coursepay.storage.audit import AuditEntry, AuditTrail
 from coursepay.stripe_gateway.errors import stripe_errors
 from coursepay.subscriptions.fulfilment import KIND, CourseFulfilment, as_dict
 from coursepay.subscriptions.models import CheckoutRequest, Subscription
 from coursepay.subscriptions.repository import SubscriptionsRepository
 
-SESSION_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
-
-
-def _origin(url: str) -> str | None:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.password:
-        return None
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
-def check_redirect(url: str, field: str, allowed_origins: tuple[str, ...]) -> str:
-    origin = _origin(url)
-    if origin is None or origin not in {allowed.lower() for allowed in allowed_origins}:
-        raise InvalidRequest("must be an http(s) address on one of the configured allowed origins", field=field)
-    return url
-
 
 class CourseCheckout:
-    def __init__(self, *, courses: CoursesRepository, customers: CustomerDirectory, accounts: AccountsRepository,
-                 payments: PaymentsRepository, enrollments: EnrollmentsRepository,
-                 subscriptions: SubscriptionsRepository, fulfilment: CourseFulfilment, audit: AuditTrail,
-                 stripe_client: StripeProvider, allowed_origins: tuple[str, ...]) -> None:
+    def __init__(self, *, core: BillingCore, courses: CoursesRepository, customers: CustomerDirectory,
+                 accounts: AccountsRepository, subscriptions: SubscriptionsRepository,
+                 fulfilment: CourseFulfilment) -> None:
+        self._core = core
         self._courses = courses
         self._customers = customers
         self._accounts = accounts
-        self._payments = payments
-        self._enrollments = enrollments
+        self._enrollments = core.enrollments
         self._subscriptions = subscriptions
         self._fulfilment = fulfilment
-        self._audit = audit
-        self._stripe = stripe_client
-        self._allowed_origins = allowed_origins
+        self._audit = core.audit
+        self._stripe = core.stripe
 
     # ------------------------------------------------------------ checkout
-    def start(self, principal: Principal, course_id: str, request: CheckoutRequest,
-              idempotency_key: str | None) -> dict[str, Any]:
+    def start(self, principal: Principal, course_id: str, request: CheckoutRequest) -> dict[str, Any]:
+        """The course's offer through the core's one checkout path (one open session per buyer and pricing)."""
         course = self._courses.get(course_id)
         if course is None or course.status != "active":
             raise NotFound("no such course", field="courseId")
         amount, price_id = course.price_of(request.pricing), course.price_id_of(request.pricing)
         if amount is None:
             raise InvalidRequest(f"this course is not sold as {request.pricing}", field="pricing")
-        check_redirect(request.success_url, "success_url", self._allowed_origins)
-        check_redirect(request.cancel_url, "cancel_url", self._allowed_origins)
+        self._core.checkout.check_urls(request.success_url, request.cancel_url)
         if price_id is None:
             raise UpstreamUnavailable("this course's price is being changed; retry in a moment")
         if self.has_access(principal, course_id, teacher_id=course.teacher_id)["has_access"] or any(
                 s.course_id == course_id and s.live for s in self._subscriptions.of_user(principal.user_id)):
             raise Conflict("you already have access to this course", field="courseId")
         customer_id = self._customers.ensure_customer(principal.user_id, self._email_of(principal))
-        metadata = {"kind": KIND, "course_id": course_id, "user_id": principal.user_id, "pricing": request.pricing}
-        mode = "subscription" if request.pricing == "monthly" else "payment"
-        params: dict[str, Any] = {
-            "mode": mode, "customer": customer_id, "client_reference_id": principal.user_id,
-            "line_items": [{"price": price_id, "quantity": 1}],
-            "success_url": request.success_url, "cancel_url": request.cancel_url, "metadata": metadata,
-            "subscription_data" if mode == "subscription" else "payment_intent_data": {"metadata": metadata},
-        }
-        options: dict[str, Any] = {}
-        if idempotency_key:
-            options["idempotency_key"] = f"course-checkout:{principal.user_id}:{course_id}:{idempotency_key}"[:255]
-        with stripe_errors("start the checkout"):
-            session = self._stripe().v1.checkout.sessions.create(params=params, options=options)  # type: ignore
-        if mode == "payment":
-            payment = Payment(payment_id=session.id, user_id=principal.user_id, kind=KIND, item_id=course_id,
-                              pricing="one_time", amount=amount, currency=course.currency,
-                              stripe_customer_id=customer_id, stripe_checkout_session_id=session.id)
-            if self._payments.create(payment):
-                self._audit.record(AuditEntry(entity=f"payment#{payment.payment_id}", action="payment.pending",
-                                              actor=f"user:{principal.user_id}", after=payment.model_dump()))
-        return {"session_id": session.id, "url": session.url, "course_id": course_id, "pricing": request.pricing,
-                "amount": amount, "currency": course.currency}
+        offer = Offer(kind=KIND, item_id=course_id, name=course.title, pricing=request.pricing, amount=amount,
+                      currency=course.currency, line_item={"price": price_id}, metadata={"course_id": course_id})
+        session = self._core.checkout.open(
+            Buyer(key=principal.user_id, user_id=principal.user_id, customer_id=customer_id), offer,
+            success_url=request.success_url, cancel_url=request.cancel_url)
+        return {"session_id": session.session_id, "url": session.url, "course_id": course_id,
+                "pricing": request.pricing, "amount": amount, "currency": course.currency}
 
     def fulfil(self, principal: Principal, session_id: str) -> dict[str, Any]:
         """The success page's confirmation: the same fulfilment the webhook runs, at most once per session."""

@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from coursepay.consumers.runner import EnvelopeHandler
 from coursepay.events.envelope import Envelope
+from coursepay.events.handlers import EnvelopeHandler
 from coursepay.storage.audit import AuditEntry, AuditTrail
 from coursepay.tracks.events import TRACK_ENROLLED, TRACK_WITHDRAWN, TrackEnrolled, TrackWithdrawn
 from coursepay.tracks.progress import ProgressRepository, ProvisionedTool, ToolSet

@@ -2,10 +2,10 @@
 and the sign-up status the success page polls.
 
 The amount always comes from the catalogue; the request models refuse any amount or currency a client sends.
-Double clicks get the same Stripe object: an ``OPEN#`` pointer per (user, track, channel) remembers the current
-attempt and its *generation*; a request reuses the attempt while Stripe says it is still payable, and otherwise
-opens the next generation. Stripe calls carry ``track-<channel>-<user>-<track>-g<generation>`` as idempotency
-key, so two concurrent first clicks (same generation) get one PaymentIntent/Session from Stripe.
+Checkout Sessions go through the billing core's one checkout path (``coursepay.billing.checkout``). A
+PaymentIntent (no hosted page) gets the same double-click rule of its own: an ``OPEN#`` pointer per (user, track)
+remembers the current intent and its *generation*; a request reuses it while Stripe says it is still payable,
+and otherwise opens the next generation, with ``track-pi-<user>-<track>-g<generation>`` as idempotency key.
 """
 
 from __future__ import annotations
@@ -16,16 +16,15 @@ import re
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlsplit
 
 from coursepay.accounts.repository import AccountsRepository
-from coursepay.api.principal import ADMINS, STUDENTS, Principal
+from coursepay.billing.checkout import Buyer, Offer, OpenedSession
+from coursepay.billing.core import BillingCore
 from coursepay.billing.customers import CustomerDirectory
-from coursepay.billing.enrollments import EnrollmentsRepository
-from coursepay.billing.payments import Payment, PaymentsRepository
+from coursepay.billing.payments import Payment
 from coursepay.clock import iso_now
 from coursepay.errors import ConditionFailed, Conflict, InvalidRequest, NotFound, PaymentDeclined
-from coursepay.storage.audit import AuditEntry, AuditTrail
+from coursepay.identity import ADMINS, STUDENTS, Principal
 from coursepay.storage.dynamo import DynamoTable
 from coursepay.stripe_gateway.errors import stripe_errors
 from coursepay.tracks.catalogue import Track, TracksRepository
@@ -33,13 +32,12 @@ from coursepay.tracks.models import CheckoutRequest, CheckoutView, PaymentIntent
 from coursepay.tracks.signups import Signup, SignupsRepository
 
 if TYPE_CHECKING:
-    import stripe
+    pass
 
 Channel = Literal["payment_intent", "checkout", "signup"]
 PAYABLE_INTENT_STATES = frozenset({"requires_payment_method", "requires_confirmation", "requires_action", "processing"})
 CLIENT_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
 SESSION_ID = re.compile(r"^cs_[A-Za-z0-9_]{1,200}$")
-SESSION_PLACEHOLDER = "{CHECKOUT_SESSION_ID}"
 
 
 class OpenPurchases:
@@ -64,20 +62,6 @@ class OpenPurchases:
                             condition="attribute_not_exists(pk) OR generation < :g", values={":g": generation})
 
 
-def check_redirect(url: str, field: str, allowed_origins: tuple[str, ...]) -> str:
-    parts = urlsplit(url)
-    origin = f"{parts.scheme}://{parts.netloc}".lower()
-    if parts.scheme not in ("https", "http") or not parts.netloc or origin not in {o.lower() for o in allowed_origins}:
-        raise InvalidRequest(f"{field} must start with one of the allowed origins", field=field)
-    return url
-
-
-def with_session_placeholder(url: str) -> str:
-    if SESSION_PLACEHOLDER in url:
-        return url
-    return f"{url}{'&' if '?' in url else '?'}session_id={SESSION_PLACEHOLDER}"
-
-
 def _metadata(track: Track, channel: Channel, user_id: str | None) -> dict[str, str]:
     metadata = {"kind": "track", "track_id": track.track_id, "channel": channel,
                 "anonymous": "true" if user_id is None else "false"}
@@ -87,21 +71,19 @@ def _metadata(track: Track, channel: Channel, user_id: str | None) -> dict[str, 
 
 
 class TrackPurchases:
-    def __init__(self, *, tracks: TracksRepository, payments: PaymentsRepository, enrollments: EnrollmentsRepository,
-                 customers: CustomerDirectory, accounts: AccountsRepository, signups: SignupsRepository,
-                 open_purchases: OpenPurchases, audit: AuditTrail, stripe_client: Callable[[], stripe.StripeClient],
-                 publishable_key: Callable[[], str], allowed_origins: tuple[str, ...]) -> None:
+    def __init__(self, *, core: BillingCore, tracks: TracksRepository, customers: CustomerDirectory,
+                 accounts: AccountsRepository, signups: SignupsRepository, open_purchases: OpenPurchases,
+                 publishable_key: Callable[[], str]) -> None:
+        self._core = core
         self._tracks = tracks
-        self._payments = payments
-        self._enrollments = enrollments
+        self._enrollments = core.enrollments
         self._customers = customers
         self._accounts = accounts
         self._signups = signups
         self._open = open_purchases
-        self._audit = audit
-        self._stripe = stripe_client
+        self._stripe = core.stripe
         self._publishable_key = publishable_key
-        self._origins = allowed_origins
+        self._checkout = core.checkout
 
     # ------------------------------------------------------------------------------------------ helpers
     def track(self, track_id: str) -> Track:
@@ -124,11 +106,6 @@ class TrackPurchases:
         if not email:
             raise NotFound("no profile for this user; sign in again")
         return self._customers.ensure_customer(principal.user_id, email, profile.name if profile else None)
-
-    def _record(self, payment: Payment, actor: str) -> None:
-        if self._payments.create(payment):
-            self._audit.record(AuditEntry(entity=f"payment#{payment.payment_id}", action="payment.created",
-                                          actor=actor, after=payment.model_dump(exclude_none=True)))
 
     def _current_attempt(self, principal: Principal, track: Track, channel: Channel, retrieve: Callable[[str], Any],
                          *, paid: Callable[[Any], bool], reusable: Callable[[Any], bool]) -> tuple[Any | None, int]:
@@ -167,9 +144,11 @@ class TrackPurchases:
                 },
                 options={"idempotency_key": f"track-pi-{principal.user_id}-{track.track_id}-g{generation}"},
             )
-        self._record(Payment(payment_id=intent.id, user_id=principal.user_id, kind="track", item_id=track.track_id,
-                             amount=track.price, currency=track.currency, stripe_customer_id=customer_id,
-                             stripe_payment_intent_id=intent.id), actor=f"user:{principal.user_id}")
+        self._core.ledger.record(
+            Payment(payment_id=intent.id, user_id=principal.user_id, kind="track", item_id=track.track_id,
+                    amount=track.price, currency=track.currency, stripe_customer_id=customer_id,
+                    item_name=f"{track.name} track", stripe_payment_intent_id=intent.id),
+            actor=f"user:{principal.user_id}")
         self._open.advance(principal.user_id, track.track_id, "payment_intent", generation, intent.id)
         return self._intent_view(intent)
 
@@ -179,65 +158,36 @@ class TrackPurchases:
                                  publishable_key=self._publishable_key())
 
     # ------------------------------------------------------------------------------ Checkout Sessions
-    def _session_params(self, track: Track, request: CheckoutRequest, channel: Channel,
-                        user_id: str | None) -> dict[str, Any]:
-        success = check_redirect(request.success_url, "success_url", self._origins)
-        cancel = check_redirect(request.cancel_url, "cancel_url", self._origins)
-        metadata = _metadata(track, channel, user_id)
-        return {
-            "mode": "payment",
-            "line_items": [{"quantity": 1, "price_data": {
-                "currency": track.currency, "unit_amount": track.price,
-                "product_data": {"name": f"{track.name} track", "metadata": {"kind": "track",
-                                                                             "track_id": track.track_id}}}}],
-            "success_url": with_session_placeholder(success),
-            "cancel_url": cancel,
-            "metadata": metadata,
-            "payment_intent_data": {"metadata": metadata, "description": f"{track.name} track"},
-        }
+    def _offer(self, track: Track) -> Offer:
+        return Offer(kind="track", item_id=track.track_id, name=f"{track.name} track", pricing="one_time",
+                     amount=track.price, currency=track.currency, metadata={"track_id": track.track_id},
+                     line_item={"price_data": {
+                         "currency": track.currency, "unit_amount": track.price,
+                         "product_data": {"name": f"{track.name} track",
+                                          "metadata": {"kind": "track", "track_id": track.track_id}}}})
 
     def create_checkout(self, principal: Principal, track_id: str, request: CheckoutRequest) -> CheckoutView:
+        """The track's offer through the core's one checkout path (one open session per buyer)."""
         track = self._buyable_by(principal, track_id)
-        params = self._session_params(track, request, "checkout", principal.user_id)
-        client = self._stripe()
-        current, generation = self._current_attempt(
-            principal, track, "checkout", client.v1.checkout.sessions.retrieve,
-            paid=lambda session: session.status == "complete",
-            reusable=lambda session: (session.status == "open" and session.amount_total == track.price
-                                      and session.success_url == params["success_url"]
-                                      and session.cancel_url == params["cancel_url"]))
-        if current is not None:
-            return _checkout_view(current)
-        customer_id = self._customer(principal)
-        with stripe_errors("create the checkout session"):
-            session = client.v1.checkout.sessions.create(
-                params={**params, "customer": customer_id, "client_reference_id": principal.user_id},  # type: ignore[arg-type]
-                options={"idempotency_key": f"track-checkout-{principal.user_id}-{track.track_id}-g{generation}"},
-            )
-        self._record(Payment(payment_id=session.id, user_id=principal.user_id, kind="track", item_id=track.track_id,
-                             amount=track.price, currency=track.currency, stripe_customer_id=customer_id,
-                             stripe_checkout_session_id=session.id), actor=f"user:{principal.user_id}")
-        self._open.advance(principal.user_id, track.track_id, "checkout", generation, session.id)
+        self._checkout.check_urls(request.success_url, request.cancel_url)
+        buyer = Buyer(key=principal.user_id, user_id=principal.user_id, customer_id=self._customer(principal))
+        session = self._checkout.open(buyer, self._offer(track), success_url=request.success_url,
+                                      cancel_url=request.cancel_url)
         return _checkout_view(session)
 
     def create_signup_checkout(self, track_id: str, request: CheckoutRequest, client_key: str | None) -> CheckoutView:
         """Anonymous: Stripe collects e-mail and name; the account is created when the payment succeeds.
-        A client ``Idempotency-Key`` header makes a double click return the same session."""
+        The buyer is named by the client's ``Idempotency-Key`` (a double click returns the same session)."""
         track = self.track(track_id)
-        params = self._session_params(track, request, "signup", None)
+        self._checkout.check_urls(request.success_url, request.cancel_url)
         if client_key is not None and not CLIENT_KEY.match(client_key):
             raise InvalidRequest("Idempotency-Key must be 8-100 letters, digits or _.:-", field="Idempotency-Key")
-        key = client_key or uuid.uuid4().hex
-        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-        with stripe_errors("create the checkout session"):
-            session = self._stripe().v1.checkout.sessions.create(
-                params={**params, "customer_creation": "always",  # type: ignore[arg-type]
-                        "billing_address_collection": "auto"},
-                options={"idempotency_key": f"track-signup-{track.track_id}-{digest}"},
-            )
-        self._record(Payment(payment_id=session.id, kind="track", item_id=track.track_id, amount=track.price,
-                             currency=track.currency, stripe_checkout_session_id=session.id), actor="anonymous")
-        self._signups.create(Signup(session_id=session.id, track_id=track.track_id))
+        digest = hashlib.sha256((client_key or uuid.uuid4().hex).encode()).hexdigest()[:32]
+        session = self._checkout.open(
+            Buyer(key=f"anonymous-{digest}"), self._offer(track), success_url=request.success_url,
+            cancel_url=request.cancel_url, channel="signup",
+            extra={"customer_creation": "always", "billing_address_collection": "auto"})
+        self._signups.create(Signup(session_id=session.session_id, track_id=track.track_id))
         return _checkout_view(session)
 
     # ------------------------------------------------------------------------------ success page
@@ -268,5 +218,6 @@ class TrackPurchases:
             ])
 
 
-def _checkout_view(session: Any) -> CheckoutView:
-    return CheckoutView(session_id=session.id, url=session.url, payment_id=session.id, expires_at=session.expires_at)
+def _checkout_view(session: OpenedSession) -> CheckoutView:
+    return CheckoutView(session_id=session.session_id, url=session.url, payment_id=session.session_id,
+                        expires_at=session.expires_at)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from coursepay.api.principal import Principal
 from coursepay.billing.enrollments import EnrollmentsRepository
 from coursepay.billing.payments import PaymentsRepository
 from coursepay.errors import NotFound
+from coursepay.identity import Principal
 from coursepay.tracks.catalogue import TracksRepository
 from coursepay.tracks.models import MyTracks, MyTrackView, PaymentList, PaymentView, ToolsView, TrackView
 from coursepay.tracks.progress import ProgressRepository, initial_progress

@@ -14,6 +14,7 @@ class PaymentsSettings(AuditSettings, StripeSettings):
     courses_table: str
     payments_table: str
     enrollments_table: str
+    event_bus_name: str  # refund decisions are money events
     allowed_redirect_origins: tuple[str, ...] = Field(default=())
 
     _origins = field_validator("allowed_redirect_origins", mode="before")(

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from coursepay import aws_clients
 from coursepay.accounts.repository import AccountsRepository
-from coursepay.consumers.runner import EnvelopeHandler
+from coursepay.events.handlers import EnvelopeHandler
 from coursepay.errors import NotFound
 from coursepay.events.envelope import Envelope
 from coursepay.observability import logger

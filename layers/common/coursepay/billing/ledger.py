@@ -1,0 +1,205 @@
+"""The one payment ledger of every product kind: state changes driven by Stripe, each a conditional write,
+an audit entry and a money event on the bus.
+
+Transitions only move forward, whatever order Stripe's events arrive in: a payment that succeeded never goes
+back to failed or pending, a refund never lowers the refunded amount, a closed dispute never reopens, and
+repeating an event changes nothing.
+
+    pending / requires_action / failed --succeeded--> succeeded --refunds--> partially_refunded | refunded
+    pending / requires_action / failed --failed-----> failed      (a later attempt may still succeed)
+    pending / requires_action / failed --canceled---> canceled    (PaymentIntent canceled, Session expired)
+    any paid state --dispute opened--> dispute_status open --closed--> won | lost
+
+Money events (``coursepay.billing.events``) are published whenever the payment *is* in the state an event
+reports, not only when this call changed it: a crash between the write and the publish is repaired by the
+redelivery, and the event's deterministic id keeps consumers from acting twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from coursepay.billing import events as money
+from coursepay.billing.payments import Payment, PaymentsRepository, PaymentStatus
+from coursepay.clock import iso_now
+from coursepay.errors import ConditionFailed, NotFound
+from coursepay.events.envelope import Envelope
+from coursepay.storage.audit import AuditEntry, AuditTrail
+
+OPEN_STATES: tuple[PaymentStatus, ...] = ("pending", "requires_action", "failed")
+PAID_STATES: tuple[PaymentStatus, ...] = ("succeeded", "partially_refunded", "refunded")
+
+Publish = Callable[[list[Envelope]], None]
+
+
+def _audit_view(payment: Payment) -> dict[str, Any]:
+    return payment.model_dump(include={"status", "user_id", "amount", "currency", "refunded_amount", "refunded_at",
+                                       "failure_reason", "stripe_payment_intent_id", "dispute_id", "dispute_status",
+                                       "duplicate_of"})
+
+
+def _in(values: tuple[str, ...], prefix: str) -> tuple[str, dict[str, Any]]:
+    names = {f":{prefix}{i}": value for i, value in enumerate(values)}
+    return "#st IN (" + ", ".join(names) + ")", names
+
+
+class PaymentLedger:
+    def __init__(self, payments: PaymentsRepository, audit: AuditTrail, publish: Publish) -> None:
+        self.payments = payments
+        self._audit = audit
+        self._publish = publish
+        # set by the money events (``MoneyEvents``): events parked for this payment's PaymentIntent are applied
+        self.on_intent_linked: Callable[[Payment], None] | None = None
+
+    def require(self, payment_id: str) -> Payment:
+        payment = self.payments.get(payment_id)
+        if payment is None:
+            raise NotFound(f"no payment {payment_id}")
+        return payment
+
+    def record(self, payment: Payment, actor: str, action: str = "payment.created") -> bool:
+        """Store a new payment (audited); False when it exists already (a repeated request or event)."""
+        if not self.payments.create(payment):
+            return False
+        self._audit.record(AuditEntry(entity=f"payment#{payment.payment_id}", action=action, actor=actor,
+                                      after=payment.model_dump(exclude_none=True)))
+        return True
+
+    def _transition(self, payment_id: str, action: str, actor: str, fields: dict[str, Any], condition: str,
+                    values: dict[str, Any]) -> tuple[Payment, bool]:
+        """Apply ``fields`` if ``condition`` holds; returns the payment and whether it changed."""
+        before = self.require(payment_id)
+        fields = {**fields, "updated_at": iso_now()}
+        try:
+            self.payments.table.update({"pk": f"PAYMENT#{payment_id}", "sk": "PAYMENT"}, set_fields=fields,
+                                       condition=f"attribute_exists(pk) AND ({condition})",
+                                       names={"#st": "status"} if "#st" in condition else None, values=values)
+        except ConditionFailed:
+            return self.require(payment_id), False
+        after = self.require(payment_id)
+        self._audit.record(AuditEntry(entity=f"payment#{payment_id}", action=action, actor=actor,
+                                      before=_audit_view(before), after=_audit_view(after)))
+        return after, True
+
+    # ------------------------------------------------------------------ attempts
+    def link_payment_intent(self, payment_id: str, payment_intent_id: str, actor: str) -> Payment:
+        """Record which PaymentIntent a Checkout Session or Invoice became (charge events find it by that)."""
+        payment, _ = self._transition(
+            payment_id, "payment.intent_linked", actor,
+            {"stripe_payment_intent_id": payment_intent_id, "gsi2pk": f"PI#{payment_intent_id}", "gsi2sk": "PAYMENT"},
+            "attribute_not_exists(stripe_payment_intent_id)", {})
+        self.payments.remember_intent(payment_intent_id, payment_id)
+        self._intent_known(payment)
+        return payment
+
+    def succeeded(self, payment_id: str, actor: str, *, user_id: str, payment_intent_id: str | None,
+                  correlation_id: str | None = None) -> Payment:
+        before = self.require(payment_id)
+        fields: dict[str, Any] = {"status": "succeeded", "user_id": user_id, "failure_reason": None,
+                                  "gsi1pk": f"USER#{user_id}", "gsi1sk": f"PAYMENT#{before.created_at}"}
+        if payment_intent_id:
+            fields.update({"stripe_payment_intent_id": payment_intent_id, "gsi2pk": f"PI#{payment_intent_id}",
+                           "gsi2sk": "PAYMENT"})
+        condition, values = _in(OPEN_STATES, "s")
+        payment, _ = self._transition(payment_id, "payment.succeeded", actor, fields, condition, values)
+        if payment_intent_id:
+            self.payments.remember_intent(payment_intent_id, payment_id)
+        if payment.status in PAID_STATES and payment.user_id:
+            self._announce(money.PAYMENT_SUCCEEDED, f"ev_payment_succeeded_{payment_id}",
+                           money.PaymentSucceeded(**self._facts(payment), purchase=payment.purchase), correlation_id)
+            self._intent_known(payment)
+        return payment
+
+    def _intent_known(self, payment: Payment) -> None:
+        if self.on_intent_linked is not None and payment.stripe_payment_intent_id:
+            self.on_intent_linked(payment)
+
+    def failed(self, payment_id: str, actor: str, reason: str, *, correlation_id: str | None = None) -> Payment:
+        condition, values = _in(OPEN_STATES, "s")
+        payment, changed = self._transition(payment_id, "payment.failed", actor,
+                                            {"status": "failed", "failure_reason": reason[:500]}, condition, values)
+        if payment.status == "failed" and payment.user_id and (changed or correlation_id):
+            # one notice per failed attempt: the Stripe event that reported it names it
+            self._announce(money.PAYMENT_FAILED, f"ev_payment_failed_{payment_id}_{correlation_id or 'x'}",
+                           money.PaymentFailed(**self._facts(payment), purchase=payment.purchase,
+                                               failure_reason=payment.failure_reason or reason), correlation_id)
+        return payment
+
+    def awaiting(self, payment_id: str, actor: str) -> Payment:
+        """An asynchronous payment method was used: the outcome comes later (async_payment_* events)."""
+        payment, _ = self._transition(payment_id, "payment.processing", actor, {"status": "requires_action"},
+                                      "#st = :pending", {":pending": "pending"})
+        return payment
+
+    def canceled(self, payment_id: str, actor: str) -> Payment:
+        condition, values = _in(OPEN_STATES, "s")
+        payment, _ = self._transition(payment_id, "payment.canceled", actor, {"status": "canceled"}, condition, values)
+        return payment
+
+    # ------------------------------------------------------------------ after the money moved
+    def refunded(self, payment_id: str, actor: str, *, amount_refunded: int,
+                 correlation_id: str | None = None) -> tuple[Payment, int]:
+        """Stripe's total refunded so far (``charge.amount_refunded``); only ever raises the recorded amount.
+        Returns the payment and by how much this call raised it (0: nothing new)."""
+        before = self.require(payment_id)
+        total = min(amount_refunded, before.amount)
+        status = "refunded" if total >= before.amount else "partially_refunded"
+        condition, values = _in(PAID_STATES, "p")
+        payment, changed = self._transition(
+            payment_id, f"payment.{status}", actor,
+            {"status": status, "refunded_amount": total, "last_refund_amount": total - before.refunded_amount,
+             "refunded_at": iso_now()},
+            f"refunded_amount < :new AND {condition}", {":new": total, **values})
+        if payment.user_id and total > 0 and payment.refunded_amount == total:
+            # the event of this refunded total (a redelivery publishes the same id again)
+            self._announce(money.PAYMENT_REFUNDED, f"ev_payment_refunded_{payment_id}_{total}",
+                           money.PaymentRefunded(**self._facts(payment), refund_amount=payment.last_refund_amount,
+                                                 refunded_total=total, full=total >= payment.amount), correlation_id)
+        return payment, (payment.refunded_amount - before.refunded_amount) if changed else 0
+
+    def dispute_opened(self, payment_id: str, actor: str, *, dispute_id: str, amount: int, reason: str,
+                       correlation_id: str | None = None) -> tuple[Payment, bool]:
+        payment, changed = self._transition(
+            payment_id, "payment.disputed", actor, {"dispute_id": dispute_id, "dispute_status": "open"},
+            "attribute_not_exists(dispute_id) OR dispute_id <> :d", {":d": dispute_id})
+        if payment.dispute_id == dispute_id and payment.user_id:
+            self._announce(money.PAYMENT_DISPUTED, f"ev_payment_disputed_{dispute_id}",
+                           money.PaymentDisputed(**self._facts(payment), dispute_id=dispute_id,
+                                                 disputed_amount=amount, reason=reason), correlation_id)
+        return payment, changed
+
+    def dispute_closed(self, payment_id: str, actor: str, *, dispute_id: str, won: bool,
+                       correlation_id: str | None = None) -> tuple[Payment, bool]:
+        outcome = "won" if won else "lost"
+        payment, changed = self._transition(
+            payment_id, f"payment.dispute_{outcome}", actor, {"dispute_id": dispute_id, "dispute_status": outcome},
+            "attribute_not_exists(dispute_status) OR dispute_status = :open OR dispute_id <> :d",
+            {":open": "open", ":d": dispute_id})
+        if payment.dispute_id == dispute_id and payment.dispute_status == outcome and payment.user_id:
+            self._announce(money.PAYMENT_DISPUTE_CLOSED, f"ev_payment_dispute_closed_{dispute_id}",
+                           money.PaymentDisputeClosed(**self._facts(payment), dispute_id=dispute_id,
+                                                      outcome=outcome), correlation_id)
+        return payment, changed
+
+    def duplicate(self, payment_id: str, actor: str, *, owned_through: str,
+                  correlation_id: str | None = None) -> Payment:
+        """The payment bought what the buyer already had: marked (once) before it is refunded."""
+        payment, _ = self._transition(payment_id, "payment.duplicate_purchase", actor, {"duplicate_of": owned_through},
+                                      "attribute_not_exists(duplicate_of)", {})
+        if payment.user_id:
+            self._announce(money.DUPLICATE_PURCHASE_REFUNDED, f"ev_payment_duplicate_{payment_id}",
+                           money.DuplicatePurchaseRefunded(**self._facts(payment),
+                                                           owned_through=payment.duplicate_of or owned_through),
+                           correlation_id)
+        return payment
+
+    # ------------------------------------------------------------------ events
+    @staticmethod
+    def _facts(payment: Payment) -> dict[str, Any]:
+        return {"payment_id": payment.payment_id, "user_id": payment.user_id, "kind": payment.kind,
+                "item_id": payment.item_id, "item_name": payment.item_name or payment.item_id,
+                "amount": payment.amount, "currency": payment.currency}
+
+    def _announce(self, event_type: str, event_id: str, data: money.PaymentFacts, correlation_id: str | None) -> None:
+        self._publish([money.billing_envelope(event_type, event_id, data, correlation_id)])
