@@ -42,6 +42,14 @@ def check_client_secret(req: Request, intent: Obj) -> None:
                           f"{_LABELS[kind]}.", code=f"{kind}_invalid_parameter", param="client_secret")
 
 
+def retrieve_intent(req: Request, kind: str) -> Obj:
+    """``GET /v1/{setup,payment}_intents/{id}``: with a secret key, or a publishable key and the client secret."""
+    req.p.allow("client_secret")
+    intent = req.app.get(kind, req.args["id"])
+    check_client_secret(req, intent)
+    return client_view(req, req.app, intent)
+
+
 def client_view(req: Request, app: Sandbox, intent: Obj) -> Obj:
     """The intent as the caller may see it: everything for a secret key, Stripe's subset for a publishable one."""
     return visible(req, app.render(intent))

@@ -14,10 +14,27 @@ from .. import cards
 from ..app import Obj, Sandbox
 from ..errors import StripeError, invalid, unexpected_state
 from ..forms import Params, metadata_update
-from ..router import Request, api, retrieve_route
+from ..router import Request, api, publishable, retrieve_route
 from ..store import new_id
 from ._util import nullable_str
-from .payment_methods import US_BANK_ACCOUNTS, attach, card_of, resolve_payment_method
+from .client_side import check_client_secret, client_view, is_publishable, retrieve_intent, visible_error
+from .intent_options import (
+    AUTHORIZATION_WINDOW,
+    CONFIRM_PUBLISHABLE,
+    CONFIRM_SECRET,
+    capture_method,
+    setup_future_usage,
+    shipping,
+)
+from .payment_methods import (
+    US_BANK_ACCOUNTS,
+    attach,
+    card_of,
+    challenge_requested,
+    payment_method_param,
+    resolve_payment_method,
+    three_d_secure_request,
+)
 
 # Hooks run when an intent reaches a final outcome (invoices, checkout sessions subscribe to these).
 ON_SUCCEEDED: list[Callable[[Sandbox, Obj], None]] = []
@@ -26,6 +43,9 @@ ON_REQUIRES_ACTION: list[Callable[[Sandbox, Obj], None]] = []
 ON_PROCESSING: list[Callable[[Sandbox, Obj], None]] = []
 # Hooks run when a charge's money is captured, before ``charge.succeeded`` (balance transactions, transfers).
 ON_CHARGE_CAPTURED: list[Callable[[Sandbox, Obj, Obj], None]] = []
+# Hooks run when a manual-capture intent is authorized (requires_capture) and before an intent is canceled
+ON_AUTHORIZED: list[Callable[[Sandbox, Obj], None]] = []
+ON_CANCELING: list[Callable[[Sandbox, Obj], None]] = []
 
 CANCELABLE = ("requires_payment_method", "requires_capture", "requires_confirmation", "requires_action",
               "processing")
@@ -114,12 +134,15 @@ def create_payment_intent(
 def _charge(app: Sandbox, pi: Obj, pm: Obj, status: str, failure: cards.TestCard | None = None,
             failure_code: str | None = None, failure_message: str | None = None) -> Obj:
     succeeded = status == "succeeded"
+    captured = succeeded and pi["capture_method"] != "manual"
+    created = app.now_for(pi["customer"])
     card = card_of(pm)
     if pm["type"] == "card":
         details: Obj = {"card": {
             "amount_authorized": pi["amount"] if succeeded else None,
             "authorization_code": "123456" if succeeded else None,
             "brand": pm["card"]["brand"],
+            "capture_before": created + AUTHORIZATION_WINDOW if succeeded and not captured else None,
             "checks": pm["card"]["checks"],
             "country": pm["card"]["country"],
             "exp_month": pm["card"]["exp_month"],
@@ -166,7 +189,7 @@ def _charge(app: Sandbox, pi: Obj, pm: Obj, status: str, failure: cards.TestCard
         "id": new_id("ch_"),
         "object": "charge",
         "amount": pi["amount"],
-        "amount_captured": pi["amount"] if succeeded else 0,
+        "amount_captured": pi["amount"] if captured else 0,
         "amount_refunded": 0,
         "application": None,
         "application_fee": None,
@@ -174,8 +197,8 @@ def _charge(app: Sandbox, pi: Obj, pm: Obj, status: str, failure: cards.TestCard
         "balance_transaction": None,
         "billing_details": pm["billing_details"],
         "calculated_statement_descriptor": "SANDBOX",
-        "captured": succeeded,
-        "created": app.now_for(pi["customer"]),
+        "captured": captured,
+        "created": created,
         "currency": pi["currency"],
         "customer": pi["customer"],
         "description": pi["description"],
@@ -216,18 +239,29 @@ def _charge(app: Sandbox, pi: Obj, pm: Obj, status: str, failure: cards.TestCard
 
 
 def _succeed(app: Sandbox, pi: Obj, pm: Obj, charge: Obj | None = None) -> Obj:
+    manual = pi["capture_method"] == "manual"
     if charge is None:
         charge = _charge(app, pi, pm, "succeeded")
-        charge_captured(app, pi, charge)
+        if not manual:  # an authorization moves no money until it is captured (capture.py)
+            charge_captured(app, pi, charge)
         app.emit("charge.succeeded", charge)
-    pi.update(status="succeeded", amount_received=pi["amount"], next_action=None, last_payment_error=None,
-              processing=None)
     customer = app.store.get(pi["customer"], "customer") if pi.get("customer") else None
-    if customer is not None and pi.get("setup_future_usage") and not pm.get("customer"):
-        attach(app, pm, customer)
-        pm["_setup_off_session"] = True
+    if customer is not None and pi.get("setup_future_usage"):
+        if not pm.get("customer"):
+            attach(app, pm, customer)
+        if pi["setup_future_usage"] == "off_session":
+            pm["_setup_off_session"] = True
     if not pm.get("customer"):
         pm["_consumed"] = True
+    if manual:
+        pi.update(status="requires_capture", amount_capturable=pi["amount"], next_action=None,
+                  last_payment_error=None, processing=None)
+        app.emit("payment_intent.amount_capturable_updated", pi)
+        for authorized in ON_AUTHORIZED:
+            authorized(app, pi)
+        return pi
+    pi.update(status="succeeded", amount_received=pi["amount"], next_action=None, last_payment_error=None,
+              processing=None)
     app.emit("payment_intent.succeeded", pi)
     for hook in ON_SUCCEEDED:
         hook(app, pi)
@@ -252,18 +286,14 @@ def _decline_error(app: Sandbox, pi: Obj, pm: Obj, code: str, decline_code: str 
 
 def _fail(app: Sandbox, pi: Obj, pm: Obj, code: str, decline_code: str | None, message: str,
           card: cards.TestCard | None = None, charge_status: str = "failed") -> StripeError:
-    charge = None
-    if code != "authentication_required":
-        charge = _charge(app, pi, pm, charge_status, card, code, message)
-        app.emit("charge.failed", charge)
+    charge = _charge(app, pi, pm, charge_status, card, code, message)
+    app.emit("charge.failed", charge)
     pi.update(status="requires_payment_method", payment_method=None, next_action=None, processing=None,
               last_payment_error=_decline_error(app, pi, pm, code, decline_code, message, charge))
     app.emit("payment_intent.payment_failed", pi)
     for hook in ON_FAILED:
         hook(app, pi)
-    extra: Obj = {"payment_intent": app.render(pi), "payment_method": app.render(pm)}
-    if charge is not None:
-        extra["charge"] = charge["id"]
+    extra: Obj = {"payment_intent": app.render(pi), "payment_method": app.render(pm), "charge": charge["id"]}
     return StripeError(402, message, type="card_error", code=code, decline_code=decline_code, extra=extra)
 
 
@@ -273,6 +303,9 @@ def attempt(app: Sandbox, pi: Obj, pm: Obj, *, off_session: bool = False, return
     pi["last_payment_error"] = None
     pi["_off_session"] = off_session
     if pm["type"] == "us_bank_account":
+        if pi["capture_method"] == "manual":
+            raise invalid("capture_method", "us_bank_account payments cannot be captured manually (Stripe only "
+                          "authorizes cards).", "parameter_invalid_string")
         pi.update(status="processing", processing=None)
         charge = _charge(app, pi, pm, "pending")
         app.emit("charge.pending", charge)
@@ -283,11 +316,9 @@ def attempt(app: Sandbox, pi: Obj, pm: Obj, *, off_session: bool = False, return
     card = card_of(pm)
     assert card is not None
     behaviour = card.behaviour
-    if behaviour == cards.SUCCEED:
-        return _succeed(app, pi, pm)
     if behaviour in (cards.DECLINE, cards.CHARGE_FAIL):
         raise _fail(app, pi, pm, card.code, card.decline_code, card.message, card)
-    needs_auth = behaviour in (cards.AUTH_ALWAYS, cards.AUTH_THEN_DECLINE) or (
+    needs_auth = challenge_requested(pi) or behaviour in (cards.AUTH_ALWAYS, cards.AUTH_THEN_DECLINE) or (
         behaviour == cards.AUTH_ON_SESSION and not (off_session and pm.get("_setup_off_session")))
     if not needs_auth:
         return _succeed(app, pi, pm)
@@ -380,17 +411,21 @@ def confirm(app: Sandbox, pi: Obj, p: Params) -> Obj:
         raise unexpected_state(
             f"You cannot confirm this PaymentIntent because it has a status of {pi['status']}.",
             "payment_intent_unexpected_state", {"payment_intent": app.render(pi)})
-    if p.str("setup_future_usage"):
-        pi["setup_future_usage"] = p.str("setup_future_usage")
+    apply_payment_options(pi, p)
     if p.str("receipt_email"):
         pi["receipt_email"] = p.str("receipt_email")
-    pm_id = p.str("payment_method") or pi.get("payment_method")
-    if not pm_id:
+    if "shipping" in p:
+        pi["shipping"] = shipping(p)
+    if p.list("payment_method_types"):
+        pi["payment_method_types"] = [str(t) for t in p.list("payment_method_types")]
+    pm = payment_method_param(app, p)
+    if pm is None and pi.get("payment_method"):
+        pm = resolve_payment_method(app, pi["payment_method"])
+    if pm is None:
         raise unexpected_state(
             "You cannot confirm this PaymentIntent because it's missing a payment method. To confirm the "
             "PaymentIntent, specify a payment method (for example `payment_method=pm_card_visa`).",
             "payment_intent_unexpected_state", {"payment_intent": app.render(pi)})
-    pm = resolve_payment_method(app, pm_id)
     check_payment_method_usable(app, pi, pm)
     off_session = bool(p.bool("off_session", False))
     result = attempt(app, pi, pm, off_session=off_session, return_url=p.str("return_url"))
@@ -402,13 +437,24 @@ def confirm(app: Sandbox, pi: Obj, p: Params) -> Obj:
     return result
 
 
+def apply_payment_options(pi: Obj, p: Params) -> None:
+    """``setup_future_usage``, ``capture_method`` and 3-D Secure request, as create/update/confirm take them."""
+    if "setup_future_usage" in p:
+        pi["setup_future_usage"] = setup_future_usage(p)
+    method = capture_method(p)
+    if method is not None:
+        pi["capture_method"] = method
+    requested = three_d_secure_request(p)
+    if requested is not None:
+        pi["payment_method_options"]["card"]["request_three_d_secure"] = requested
+
+
 # ---------------------------------------------------------------------------------- routes
 PI_CREATE = ("amount", "currency", "customer", "metadata", "description", "payment_method", "payment_method_types",
              "automatic_payment_methods", "confirm", "off_session", "return_url", "setup_future_usage",
              "application_fee_amount", "transfer_data", "receipt_email", "statement_descriptor",
              "statement_descriptor_suffix", "capture_method", "confirmation_method", "payment_method_options",
-             "error_on_requires_action", "use_stripe_sdk", "mandate_data", "on_behalf_of", "transfer_group",
-             "shipping", "payment_method_data")
+             "error_on_requires_action", "on_behalf_of", "transfer_group", "shipping", "payment_method_data")
 
 
 def _transfer_data(app: Sandbox, p: Params, amount: int, headers: dict[str, str]) -> tuple[Any, int | None]:
@@ -445,17 +491,18 @@ def payment_intents_create(req: Request) -> Obj:
     assert amount is not None
     assert currency is not None
     customer = app.get("customer", p.req("customer"), "customer")["id"] if p.str("customer") else None
-    if p.str("capture_method", "automatic") not in ("automatic", "automatic_async"):
-        raise invalid("capture_method", "The sandbox only supports automatic capture.", "parameter_invalid_string")
+    if p.str("confirmation_method", "automatic") != "automatic":
+        raise invalid("confirmation_method", "The sandbox only supports confirmation_method=automatic.",
+                      "parameter_invalid_string")
     apm = p.sub("automatic_payment_methods")
     apm.allow("enabled", "allow_redirects")
     types = [str(t) for t in p.list("payment_method_types")]
     if apm.bool("enabled") and types:
         raise invalid("automatic_payment_methods", "You may only specify one of these parameters: "
                       "automatic_payment_methods, payment_method_types.", "parameter_invalid_empty")
-    sfu = p.str("setup_future_usage")
-    if sfu not in (None, "on_session", "off_session"):
-        raise invalid("setup_future_usage", "Invalid setup_future_usage", "parameter_invalid_string")
+    sfu = setup_future_usage(p)
+    ship, requested = shipping(p), three_d_secure_request(p)
+    pm = payment_method_param(app, p)
     transfer, fee = _transfer_data(app, p, amount, req.headers)
     pi = create_payment_intent(
         app, amount=amount, currency=currency, customer=customer,
@@ -466,10 +513,12 @@ def payment_intents_create(req: Request) -> Obj:
         setup_future_usage=sfu, application_fee_amount=fee, transfer_data=transfer,
         receipt_email=p.str("receipt_email"), statement_descriptor=p.str("statement_descriptor"),
         statement_descriptor_suffix=p.str("statement_descriptor_suffix"),
-        capture_method=p.str("capture_method") or "automatic_async",
+        capture_method=capture_method(p) or "automatic_async",
     )
-    if p.str("payment_method"):
-        pm = resolve_payment_method(app, p.req("payment_method"))
+    pi["shipping"] = ship
+    if requested is not None:
+        pi["payment_method_options"]["card"]["request_three_d_secure"] = requested
+    if pm is not None:
         check_payment_method_usable(app, pi, pm)
         pi["payment_method"] = pm["id"]
         pi["status"] = "requires_confirmation"
@@ -481,7 +530,9 @@ def payment_intents_create(req: Request) -> Obj:
     return app.render(pi)
 
 
-retrieve_route("/v1/payment_intents/{id}", "payment_intent")
+@publishable("GET", "/v1/payment_intents/{id}")
+def payment_intents_retrieve(req: Request) -> Obj:
+    return retrieve_intent(req, "payment_intent")
 
 
 @api("POST", "/v1/payment_intents/{id}")
@@ -489,7 +540,8 @@ def payment_intents_update(req: Request) -> Obj:
     app, p = req.app, req.p
     p.allow("amount", "currency", "customer", "description", "metadata", "payment_method", "receipt_email",
             "setup_future_usage", "application_fee_amount", "statement_descriptor", "statement_descriptor_suffix",
-            "payment_method_types", "transfer_data", "shipping")
+            "payment_method_types", "transfer_data", "shipping", "capture_method", "payment_method_options",
+            "payment_method_data")
     pi = app.get("payment_intent", req.args["id"])
     mutable = pi["status"] in ("requires_payment_method", "requires_confirmation", "requires_action")
     if not mutable and set(p.data) - {"metadata", "description", "receipt_email", "expand"}:
@@ -502,10 +554,14 @@ def payment_intents_update(req: Request) -> Obj:
         pi["currency"] = p.currency()
     if "customer" in p:
         pi["customer"] = app.get("customer", p.req("customer"), "customer")["id"]
-    for key in ("description", "receipt_email", "statement_descriptor", "statement_descriptor_suffix",
-                "setup_future_usage"):
+    for key in ("description", "receipt_email", "statement_descriptor", "statement_descriptor_suffix"):
         if key in p:
             pi[key] = nullable_str(p.raw(key), key)
+    apply_payment_options(pi, p)
+    if "shipping" in p:
+        pi["shipping"] = shipping(p)
+    if p.list("payment_method_types"):
+        pi["payment_method_types"] = [str(t) for t in p.list("payment_method_types")]
     if "metadata" in p:
         pi["metadata"] = metadata_update(pi["metadata"], p.raw("metadata"))
     if "application_fee_amount" in p or "transfer_data" in p:
@@ -514,21 +570,24 @@ def payment_intents_update(req: Request) -> Obj:
                                                          if pi["transfer_data"] else None),
             "application_fee_amount": p.raw("application_fee_amount")}), pi["amount"], req.headers)
         pi["transfer_data"], pi["application_fee_amount"] = transfer, fee
-    if p.str("payment_method"):
-        pm = resolve_payment_method(app, p.req("payment_method"))
+    pm = payment_method_param(app, p)
+    if pm is not None:
         check_payment_method_usable(app, pi, pm)
         pi.update(payment_method=pm["id"], status="requires_confirmation", next_action=None)
     return app.render(pi)
 
 
-@api("POST", "/v1/payment_intents/{id}/confirm")
+@publishable("POST", "/v1/payment_intents/{id}/confirm")
 def payment_intents_confirm(req: Request) -> Obj:
+    """Server-side (secret key) or client-side (publishable key + ``client_secret``, Stripe.js) confirmation."""
     app, p = req.app, req.p
-    p.allow("payment_method", "return_url", "off_session", "setup_future_usage", "receipt_email",
-            "error_on_requires_action", "use_stripe_sdk", "mandate_data", "payment_method_options",
-            "payment_method_types", "capture_method", "shipping")
+    p.allow(*(CONFIRM_PUBLISHABLE if is_publishable(req) else CONFIRM_SECRET))
     pi = app.get("payment_intent", req.args["id"])
-    return app.render(confirm(app, pi, p))
+    check_client_secret(req, pi)
+    try:
+        return client_view(req, app, confirm(app, pi, p))
+    except StripeError as err:
+        raise visible_error(req, err) from None
 
 
 @api("POST", "/v1/payment_intents/{id}/cancel")
@@ -549,6 +608,8 @@ def payment_intents_cancel(req: Request) -> Obj:
 
 
 def cancel_payment_intent(app: Sandbox, pi: Obj, reason: str | None) -> None:
+    for canceling in ON_CANCELING:  # an uncaptured authorization is released first (capture.py)
+        canceling(app, pi)
     pi.update(status="canceled", canceled_at=app.now(), cancellation_reason=reason, next_action=None)
     app.emit("payment_intent.canceled", pi)
 
@@ -556,6 +617,7 @@ def cancel_payment_intent(app: Sandbox, pi: Obj, reason: str | None) -> None:
 @api("GET", "/v1/payment_intents")
 def payment_intents_list(req: Request) -> Obj:
     app, p = req.app, req.p
+    p.allow("customer", "created", "limit", "starting_after", "ending_before")
     objs = app.store.all("payment_intent")
     if p.str("customer"):
         objs = [o for o in objs if o["customer"] == p.str("customer")]

@@ -217,6 +217,18 @@ def payment_method_from_params(app: Sandbox, p: Params) -> Obj:
     return pm
 
 
+def payment_method_param(app: Sandbox, p: Params) -> Obj | None:
+    """An intent's ``payment_method`` (an id or a ``pm_card_*`` test id) or ``payment_method_data`` (a new card)."""
+    if p.str("payment_method") and "payment_method_data" in p:
+        raise invalid("payment_method_data", "You may only specify one of these parameters: payment_method, "
+                      "payment_method_data.")
+    if "payment_method_data" in p:
+        return payment_method_from_params(app, p.sub("payment_method_data"))
+    if p.str("payment_method"):
+        return resolve_payment_method(app, p.req("payment_method"))
+    return None
+
+
 # Stripe.js creates PaymentMethods with the publishable key (stripe.createPaymentMethod)
 @publishable("POST", "/v1/payment_methods")
 def payment_methods_create(req: Request) -> Obj:

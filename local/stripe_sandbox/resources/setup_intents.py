@@ -16,14 +16,13 @@ from ..forms import Params, metadata_update
 from ..router import Request, api, publishable
 from ..store import new_id
 from ._util import nullable_str
-from .client_side import check_client_secret, client_view, visible_error
+from .client_side import check_client_secret, client_view, retrieve_intent, visible_error
 from .payment_methods import (
     attach,
     card_error,
     card_of,
     challenge_requested,
-    payment_method_from_params,
-    resolve_payment_method,
+    payment_method_param,
     three_d_secure_request,
 )
 
@@ -113,18 +112,6 @@ def create_setup_intent(app: Sandbox, *, customer: str | None, usage: str = "off
     return si
 
 
-def _payment_method(app: Sandbox, p: Params) -> Obj | None:
-    """``payment_method`` (an id or a ``pm_card_*`` test id) or ``payment_method_data`` (a new card)."""
-    if p.str("payment_method") and "payment_method_data" in p:
-        raise invalid("payment_method_data", "You may only specify one of these parameters: payment_method, "
-                      "payment_method_data.")
-    if "payment_method_data" in p:
-        return payment_method_from_params(app, p.sub("payment_method_data"))
-    if p.str("payment_method"):
-        return resolve_payment_method(app, p.req("payment_method"))
-    return None
-
-
 def _set_three_d_secure(si: Obj, p: Params) -> None:
     requested = three_d_secure_request(p)
     if requested is not None:
@@ -165,7 +152,7 @@ def setup_intents_create(req: Request) -> Obj:
     if apm.bool("enabled"):
         si["automatic_payment_methods"] = {"allow_redirects": apm.str("allow_redirects", "always"), "enabled": True}
     _set_three_d_secure(si, p)
-    pm = _payment_method(app, p)
+    pm = payment_method_param(app, p)
     if pm is not None:
         si.update(payment_method=pm["id"], status="requires_confirmation")
         if p.bool("confirm"):
@@ -178,10 +165,7 @@ def setup_intents_create(req: Request) -> Obj:
 
 @publishable("GET", "/v1/setup_intents/{id}")
 def setup_intents_retrieve(req: Request) -> Obj:
-    req.p.allow("client_secret")
-    si = req.app.get("setup_intent", req.args["id"])
-    check_client_secret(req, si)
-    return client_view(req, req.app, si)
+    return retrieve_intent(req, "setup_intent")
 
 
 @api("POST", "/v1/setup_intents/{id}")
@@ -201,7 +185,7 @@ def setup_intents_update(req: Request) -> Obj:
     if p.str("customer"):
         si["customer"] = app.get("customer", p.req("customer"), "customer")["id"]
     _set_three_d_secure(si, p)
-    pm = _payment_method(app, p)
+    pm = payment_method_param(app, p)
     if pm is not None:
         si.update(payment_method=pm["id"], status="requires_confirmation")
     return app.render(si)
@@ -219,7 +203,7 @@ def setup_intents_confirm(req: Request) -> Obj:
         raise unexpected_state(f"You cannot confirm this SetupIntent because it has a status of {si['status']}.",
                                "setup_intent_unexpected_state", {"setup_intent": client_view(req, app, si)})
     _set_three_d_secure(si, p)
-    pm = _payment_method(app, p) or (app.get("payment_method", si["payment_method"])
+    pm = payment_method_param(app, p) or (app.get("payment_method", si["payment_method"])
                                      if si.get("payment_method") else None)
     if pm is None:
         raise invalid("payment_method", "You cannot confirm this SetupIntent because it's missing a payment "
