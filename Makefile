@@ -29,6 +29,7 @@ export SAM_CLI_TELEMETRY := 0
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	PYTHONPATH=layers/common $(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/cfn-lint template.yaml
 	$(VENV)/bin/sam validate --lint
 
