@@ -24,6 +24,7 @@ from local.stack.sam import build_model
 REGION = "us-east-1"
 TEST_STRIPE_KEYS = {"secret_key": "sk_test_unit", "publishable_key": "pk_test_unit"}
 TEST_WEBHOOK_SECRET = "whsec_unit_test_signing_secret"
+TEST_CONNECT_WEBHOOK_SECRET = "whsec_unit_test_connect_signing_secret"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -75,8 +76,11 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[UnitStack]:
         stack = provision(session=session)
         secrets = session.client("secretsmanager")
         secrets.put_secret_value(SecretId=stack.ref("StripeApiKeySecret"), SecretString=json.dumps(TEST_STRIPE_KEYS))
+        # The platform secret in the older one-secret form (still read), the Connect one in the list form.
         secrets.put_secret_value(SecretId=stack.ref("StripeWebhookSecret"),
                                  SecretString=json.dumps({"signing_secret": TEST_WEBHOOK_SECRET}))
+        secrets.put_secret_value(SecretId=stack.ref("StripeConnectWebhookSecret"),
+                                 SecretString=json.dumps({"signing_secrets": [TEST_CONNECT_WEBHOOK_SECRET]}))
         yield UnitStack(stack, session)
         _reset_process_caches()
 

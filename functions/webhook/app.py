@@ -1,4 +1,5 @@
-"""Stripe webhook: POST /webhooks/stripe (no JWT; authenticated by Stripe's signature)."""
+"""Stripe webhooks (no JWT; authenticated by Stripe's signature): POST /webhooks/stripe for the platform's
+events, POST /webhooks/stripe/connect for connected accounts' events, each with its own signing secrets."""
 
 from __future__ import annotations
 
@@ -10,25 +11,33 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from coursepay.api.resolver import make_resolver
-from coursepay.events.publisher import EventPublisher
 from coursepay.observability import logger, metrics, tracer
-from coursepay.secrets import get_json_secret
 from coursepay.settings import WebhookSettings, load_settings
-from coursepay.webhooks.repository import StripeEventsRepository
-from coursepay.webhooks.service import StripeWebhookIngest
+from coursepay.webhooks.relay import StripeEventRelay
+from coursepay.webhooks.service import IngestResult, StripeWebhookIngest
+from coursepay.webhooks.signing_secrets import signing_secrets
 
 app = make_resolver()
 
 
-@cache
-def service() -> StripeWebhookIngest:
+def _ingest(secret_id: str, *, connect: bool) -> StripeWebhookIngest:
     settings = load_settings(WebhookSettings)
     return StripeWebhookIngest(
-        StripeEventsRepository(settings.stripe_events_table),
-        EventPublisher(settings.event_bus_name),
-        lambda: str(get_json_secret(settings.stripe_webhook_secret_id)["signing_secret"]),
+        StripeEventRelay.for_resources(settings.stripe_events_table, settings.event_bus_name),
+        lambda: signing_secrets(secret_id),
         tolerance_seconds=settings.signature_tolerance_seconds,
+        connect=connect,
     )
+
+
+@cache
+def platform_service() -> StripeWebhookIngest:
+    return _ingest(load_settings(WebhookSettings).stripe_webhook_secret_id, connect=False)
+
+
+@cache
+def connect_service() -> StripeWebhookIngest:
+    return _ingest(load_settings(WebhookSettings).stripe_connect_webhook_secret_id, connect=True)
 
 
 def _raw_body() -> bytes:
@@ -37,12 +46,22 @@ def _raw_body() -> bytes:
     return base64.b64decode(body) if event.is_base64_encoded else body.encode()
 
 
+def _answer(result: IngestResult, endpoint: str) -> dict[str, Any]:
+    metrics.add_metric(name=f"StripeEvents_{result.outcome}", unit="Count", value=1)
+    logger.info("stripe event", event_id=result.event_id, outcome=result.outcome, endpoint=endpoint)
+    return result.model_dump()
+
+
 @app.post("/webhooks/stripe")
 def stripe_webhook() -> dict[str, Any]:
-    result = service().ingest(_raw_body(), app.current_event.headers.get("stripe-signature"))
-    metrics.add_metric(name=f"StripeEvents_{result.outcome}", unit="Count", value=1)
-    logger.info("stripe event", event_id=result.event_id, outcome=result.outcome)
-    return result.model_dump()
+    return _answer(platform_service().ingest(_raw_body(), app.current_event.headers.get("stripe-signature")),
+                   "platform")
+
+
+@app.post("/webhooks/stripe/connect")
+def stripe_connect_webhook() -> dict[str, Any]:
+    return _answer(connect_service().ingest(_raw_body(), app.current_event.headers.get("stripe-signature")),
+                   "connect")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -1,9 +1,11 @@
 """What template.yaml declares about the parts the local stack runs itself: functions (with SAM's Globals
-applied), their HTTP API routes and JWT authorizers, and their SQS event sources."""
+applied), their HTTP API routes and JWT authorizers, their SQS event sources and their schedules."""
 
 from __future__ import annotations
 
 import copy
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,11 +80,39 @@ class SqsEventSource:
     enabled: bool = True
 
 
+@dataclass(frozen=True)
+class ScheduleSource:
+    """A ``Type: Schedule`` event (an EventBridge rule with a ``rate(...)`` expression)."""
+
+    function: str  # logical id
+    event_name: str  # the event's key in the template, e.g. "Every15Minutes"
+    expression: str
+    interval_s: float
+    enabled: bool = True
+    input: Any = None  # the event's ``Input`` (JSON text) parsed, or None for EventBridge's Scheduled Event
+
+
 @dataclass
 class SamModel:
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     http_apis: dict[str, HttpApiSpec] = field(default_factory=dict)
     sqs_sources: list[SqsEventSource] = field(default_factory=list)
+    schedules: list[ScheduleSource] = field(default_factory=list)
+
+
+_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def rate_seconds(expression: str) -> float:
+    """Seconds between runs of an EventBridge ``rate(...)`` expression (``cron(...)`` is not run locally)."""
+    match = _RATE.fullmatch(expression.strip())
+    if match is None or int(match.group(1)) < 1:
+        raise TemplateError(f"schedule {expression!r}: only rate(<n> minute(s)|hour(s)|day(s)) runs locally")
+    value, unit = int(match.group(1)), match.group(2)
+    if (value == 1) != (not unit.endswith("s")):  # EventBridge: rate(1 minute), rate(5 minutes)
+        raise TemplateError(f"schedule {expression!r}: use the singular unit for 1 and the plural otherwise")
+    return float(value * _UNIT_SECONDS[unit.rstrip("s")])
 
 
 def _merge_globals(global_props: Mapping[str, Any], props: Mapping[str, Any]) -> dict[str, Any]:
@@ -139,6 +169,8 @@ def build_model(template: Mapping[str, Any], resolver: Resolver, root: Path = RE
                         enabled=bool(source.get("Enabled", True)),
                     )
                 )
+            elif event["Type"] == "Schedule":
+                model.schedules.append(_schedule(logical_id, event_name, resolver.resolve(event_props)))
             else:
                 raise TemplateError(f"{logical_id}.{event_name}: event type {event['Type']} not supported locally")
     for api_logical_id, routes in route_lists.items():
@@ -176,6 +208,19 @@ def _function_spec(
         layer_dirs=tuple(layer_dirs),
         environment={key: _env_text(value) for key, value in variables.items()},
         architectures=tuple(props.get("Architectures") or ("x86_64",)),
+    )
+
+
+def _schedule(function: str, event_name: str, props: Mapping[str, Any]) -> ScheduleSource:
+    expression = str(props.get("Schedule", ""))
+    raw_input = props.get("Input")
+    return ScheduleSource(
+        function=function,
+        event_name=event_name,
+        expression=expression,
+        interval_s=rate_seconds(expression),
+        enabled=bool(props.get("Enabled", True)) and str(props.get("State", "ENABLED")).upper() != "DISABLED",
+        input=json.loads(raw_input) if isinstance(raw_input, str) else None,
     )
 
 

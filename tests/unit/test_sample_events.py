@@ -67,7 +67,8 @@ SAMPLES: dict[str, tuple[str, str, Callable[..., dict[str, Any]], Callable[[dict
 # Samples whose function needs the Stripe sandbox are invoked by their context's own test module.
 COVERED_ELSEWHERE = {"courses-*.json": "tests/unit/test_course_sample_events.py",
                      "checkout-*.json": "tests/unit/test_course_sample_events.py",
-                     "payments-*.json": "tests/unit/test_payments_sample_events.py"}
+                     "payments-*.json": "tests/unit/test_payments_sample_events.py",
+                     "reconciliation-*.json": "tests/unit/test_reconciliation.py"}
 
 
 def test_every_sample_event_is_covered():

@@ -1,4 +1,5 @@
-"""Stripe webhook: verify, store once, publish to the bus (moto in-process; rules and queues from template.yaml)."""
+"""Stripe webhooks (platform and Connect): verify with any of the endpoint's secrets, store once, publish to the
+bus (moto in-process; rules and queues from template.yaml)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,24 @@ import stripe
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from tests.conftest import TEST_WEBHOOK_SECRET
+from coursepay.stripe_gateway.signature import InvalidSignature, compute_signature, verify_signature
+from coursepay.webhooks.relay import StripeEventRelay
+from coursepay.webhooks.service import StripeWebhookIngest
+from coursepay.webhooks.signing_secrets import SigningSecretsMissing
+from tests.conftest import TEST_CONNECT_WEBHOOK_SECRET, TEST_WEBHOOK_SECRET
 from tests.support.api_events import body_of, http_event
 
+CONNECT_PATH = "/webhooks/stripe/connect"
 
-def stripe_event(event_id: str = "evt_1", event_type: str = "payment_intent.succeeded") -> dict:
+
+def stripe_event(event_id: str = "evt_1", event_type: str = "payment_intent.succeeded", **extra: object) -> dict:
     return {
         "id": event_id, "object": "event", "api_version": stripe.api_version, "created": int(time.time()),
         "livemode": False, "pending_webhooks": 1, "type": event_type,
         "request": {"id": None, "idempotency_key": None},
         "data": {"object": {"id": "pi_1", "object": "payment_intent", "amount": 49900, "currency": "usd",
                             "metadata": {"kind": "track", "track_id": "DP"}}},
+        **extra,
     }
 
 
@@ -34,9 +42,12 @@ def webhook(load_function):
     return load_function("WebhookFunction", "webhook")
 
 
-def post(module, ctx, payload: str, headers: dict[str, str]):
-    return module.lambda_handler(http_event("POST", "/webhooks/stripe", raw_body=payload.encode(), headers=headers),
-                                 ctx)
+def post(module, ctx, payload: str, headers: dict[str, str], path: str = "/webhooks/stripe"):
+    return module.lambda_handler(http_event("POST", path, raw_body=payload.encode(), headers=headers), ctx)
+
+
+def set_secret(aws, logical_id: str, value: dict) -> None:
+    aws.client("secretsmanager").put_secret_value(SecretId=aws.name(logical_id), SecretString=json.dumps(value))
 
 
 def queue_messages(aws, logical_id: str) -> list[dict]:
@@ -119,10 +130,136 @@ def test_an_unverifiable_request_is_400_and_nothing_is_stored(webhook, lambda_co
     assert queue_messages(aws, "FulfilmentQueue") == []
 
 
-def test_a_timestamp_within_the_tolerance_is_accepted(webhook, lambda_context):
+@pytest.mark.parametrize("offset", [-290, 290])
+def test_a_timestamp_within_the_tolerance_either_side_is_accepted(webhook, lambda_context, offset):
     payload = json.dumps(stripe_event())
-    response = post(webhook, lambda_context, payload, signed(payload, timestamp=int(time.time()) - 290))
+    response = post(webhook, lambda_context, payload, signed(payload, timestamp=int(time.time()) + offset))
     assert response["statusCode"] == 200
+
+
+@pytest.mark.parametrize("offset", [-310, 310])
+def test_a_timestamp_beyond_the_tolerance_in_the_past_or_the_future_is_400(webhook, lambda_context, aws, offset):
+    payload = json.dumps(stripe_event())
+    response = post(webhook, lambda_context, payload, signed(payload, timestamp=int(time.time()) + offset))
+    assert response["statusCode"] == 400
+    assert body_of(response)["error"]["message"] == "timestamp outside the tolerance zone"
+    assert aws.table("StripeEventsTable").scan()["Items"] == []
+
+
+# The rule: |floor(now) - t| <= 300. A clock 0.75 s into a second must accept t = now - 300 (the old check,
+# t < now - 300 on the fractional clock, refused it) and t = now + 300, and refuse one second further each way.
+FROZEN_NOW = 1_800_000_000.75
+
+
+@pytest.mark.parametrize(("offset", "accepted"), [(-300, True), (-301, False), (300, True), (301, False), (0, True)])
+def test_the_tolerance_edges_on_each_side_with_a_fractional_clock(offset, accepted):
+    payload = b'{"id": "evt_edge"}'
+    timestamp = int(FROZEN_NOW) + offset
+    header = f"t={timestamp},v1={compute_signature('whsec_edge', timestamp, payload)}"
+    if accepted:
+        verify_signature(payload, header, ["whsec_edge"], tolerance=300, now=FROZEN_NOW)
+    else:
+        with pytest.raises(InvalidSignature, match="tolerance"):
+            verify_signature(payload, header, ["whsec_edge"], tolerance=300, now=FROZEN_NOW)
+
+
+@pytest.mark.parametrize(("offset", "outcome"), [(-300, "published"), (301, None)])
+def test_the_webhook_service_applies_the_edges_to_a_whole_delivery(aws, offset, outcome):
+    ingest = StripeWebhookIngest(
+        StripeEventRelay.for_resources(aws.name("StripeEventsTable"), aws.name("EventBus")),
+        lambda: [TEST_WEBHOOK_SECRET], tolerance_seconds=300, clock=lambda: FROZEN_NOW)
+    payload = json.dumps(stripe_event())
+    headers = signed(payload, timestamp=int(FROZEN_NOW) + offset)
+    if outcome:
+        assert ingest.ingest(payload.encode(), headers["Stripe-Signature"]).outcome == outcome
+    else:
+        with pytest.raises(InvalidSignature):
+            ingest.ingest(payload.encode(), headers["Stripe-Signature"])
+        assert aws.table("StripeEventsTable").scan()["Items"] == []
+
+
+def test_a_bare_string_is_never_taken_for_a_list_of_secrets():
+    with pytest.raises(ValueError, match="sequence of signing secrets"):
+        verify_signature(b"{}", "t=1,v1=00", "whsec_x", tolerance=300, now=1.0)
+
+
+@pytest.mark.parametrize("signer", ["whsec_new", "whsec_old"])
+def test_during_a_rotation_a_signature_under_any_listed_secret_passes(webhook, lambda_context, aws, signer):
+    set_secret(aws, "StripeWebhookSecret", {"signing_secrets": ["whsec_new", "whsec_old"]})
+    payload = json.dumps(stripe_event())
+    response = post(webhook, lambda_context, payload, signed(payload, secret=signer))
+    assert response["statusCode"] == 200
+    assert body_of(response)["outcome"] == "published"
+
+
+def test_during_a_rotation_stripe_signs_with_both_secrets_and_one_match_is_enough(webhook, lambda_context, aws):
+    set_secret(aws, "StripeWebhookSecret", {"signing_secrets": ["whsec_new"]})
+    payload = json.dumps(stripe_event())
+    now = int(time.time())
+    header = (f"t={now},v1={compute_signature('whsec_old', now, payload.encode())},"
+              f"v1={compute_signature('whsec_new', now, payload.encode())}")
+    assert post(webhook, lambda_context, payload, {"Stripe-Signature": header})["statusCode"] == 200
+
+
+def test_after_a_rotation_the_retired_secret_no_longer_verifies(webhook, lambda_context, aws):
+    set_secret(aws, "StripeWebhookSecret", {"signing_secrets": ["whsec_new"]})
+    payload = json.dumps(stripe_event())
+    response = post(webhook, lambda_context, payload, signed(payload, secret=TEST_WEBHOOK_SECRET))
+    assert response["statusCode"] == 400
+    assert aws.table("StripeEventsTable").scan()["Items"] == []
+
+
+@pytest.mark.parametrize("value", [{}, {"signing_secrets": []}, {"signing_secrets": [""]}, {"signing_secret": 7}])
+def test_a_secret_without_a_signing_secret_fails_the_invocation_so_stripe_retries(webhook, lambda_context, aws,
+                                                                                  value):
+    set_secret(aws, "StripeWebhookSecret", value)
+    payload = json.dumps(stripe_event())
+    with pytest.raises(SigningSecretsMissing, match="holds no signing secret"):
+        post(webhook, lambda_context, payload, signed(payload))
+    assert aws.table("StripeEventsTable").scan()["Items"] == []
+
+
+def test_a_connect_event_is_verified_with_the_connect_secret_and_stored_with_its_account(webhook, lambda_context,
+                                                                                          aws):
+    payload = json.dumps(stripe_event("evt_connect_1", account="acct_1Tutor"))
+    response = post(webhook, lambda_context, payload, signed(payload, secret=TEST_CONNECT_WEBHOOK_SECRET),
+                    path=CONNECT_PATH)
+    assert response["statusCode"] == 200
+    assert body_of(response) == {"received": True, "event_id": "evt_connect_1", "outcome": "published"}
+    stored = aws.table("StripeEventsTable").get_item(Key={"pk": "evt_connect_1"})["Item"]
+    assert stored["account"] == "acct_1Tutor"
+    assert json.loads(stored["payload"])["account"] == "acct_1Tutor"
+    (message,) = queue_messages(aws, "FulfilmentQueue")
+    assert message["detail"]["data"]["account"] == "acct_1Tutor"
+
+
+@pytest.mark.parametrize(("path", "secret"), [(CONNECT_PATH, TEST_WEBHOOK_SECRET),
+                                              ("/webhooks/stripe", TEST_CONNECT_WEBHOOK_SECRET)])
+def test_each_endpoint_accepts_only_its_own_secret(webhook, lambda_context, aws, path, secret):
+    payload = json.dumps(stripe_event(account="acct_1Tutor"))
+    response = post(webhook, lambda_context, payload, signed(payload, secret=secret), path=path)
+    assert response["statusCode"] == 400
+    assert body_of(response)["error"]["code"] == "invalid_signature"
+    assert aws.table("StripeEventsTable").scan()["Items"] == []
+
+
+def test_the_same_event_through_both_endpoints_is_stored_and_published_once(webhook, lambda_context, aws):
+    payload = json.dumps(stripe_event(account="acct_1Tutor"))
+    first = post(webhook, lambda_context, payload, signed(payload, secret=TEST_CONNECT_WEBHOOK_SECRET),
+                 path=CONNECT_PATH)
+    second = post(webhook, lambda_context, payload, signed(payload))
+    assert [body_of(first)["outcome"], body_of(second)["outcome"]] == ["published", "duplicate"]
+    assert len(queue_messages(aws, "FulfilmentQueue")) == 1
+
+
+def test_a_published_event_leaves_the_index_of_unpublished_events(webhook, lambda_context, aws):
+    payload = json.dumps(stripe_event())
+    post(webhook, lambda_context, payload, signed(payload))
+    stored = aws.table("StripeEventsTable").get_item(Key={"pk": "evt_1"})["Item"]
+    assert "gsi1pk" not in stored
+    assert "gsi1sk" not in stored
+    assert aws.table("StripeEventsTable").query(IndexName="gsi1", KeyConditionExpression="gsi1pk = :p",
+                                                ExpressionAttributeValues={":p": "UNPUBLISHED"})["Items"] == []
 
 
 def test_unknown_event_types_are_acknowledged_without_effect(webhook, lambda_context, aws):
@@ -143,7 +280,7 @@ def test_a_signed_body_that_is_not_an_event_is_400(webhook, lambda_context, aws)
 
 def test_a_bus_that_refuses_the_event_fails_loudly_and_stripe_retries(webhook, lambda_context, aws, monkeypatch):
     monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")
-    webhook.service.cache_clear()
+    webhook.platform_service.cache_clear()
     from coursepay.settings import load_settings
 
     load_settings.cache_clear()

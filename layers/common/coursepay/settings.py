@@ -33,11 +33,28 @@ class AccountsSettings(AuditSettings):
     user_pool_client_id: str
 
 
-class WebhookSettings(FunctionSettings):
+class StripeEventRelaySettings(FunctionSettings):
+    """What the store-once-and-publish relay of Stripe events needs (coursepay.webhooks.relay)."""
+
     stripe_events_table: str
     event_bus_name: str
+
+
+class WebhookSettings(StripeEventRelaySettings):
     stripe_webhook_secret_id: str
+    stripe_connect_webhook_secret_id: str
     signature_tolerance_seconds: int = 300
+
+
+class ReconciliationSettings(StripeEventRelaySettings, StripeSettings):
+    """The reconciliation of Stripe events (coursepay.reconciliation): each run lists events created since
+    its checkpoint minus ``overlap`` (Stripe's list is eventually consistent: a late event is not skipped);
+    a first run looks back ``first_run_lookback``; stored events RECEIVED longer than ``stuck_after`` are
+    published again."""
+
+    reconciliation_overlap_seconds: int = Field(default=600, ge=0)
+    reconciliation_first_run_lookback_seconds: int = Field(default=24 * 3600, gt=0)
+    reconciliation_stuck_after_seconds: int = Field(default=300, ge=0)
 
 
 class ConsumerSettings(FunctionSettings):

@@ -1,4 +1,9 @@
-"""Every Stripe event received, stored once (``pk=<evt id>``), with whether it reached the bus."""
+"""Every Stripe event received, stored once (``pk=<evt id>``), with whether it reached the bus.
+
+While an event is ``RECEIVED`` (stored, not yet on the bus) it carries ``gsi1pk=UNPUBLISHED`` and
+``gsi1sk=<received_at>``: the sparse index ``gsi1`` then holds exactly the events still to publish, so the
+reconciliation finds stuck ones with a Query. Publishing removes both attributes.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,12 @@ from typing import Any
 
 from coursepay.clock import iso_now
 from coursepay.errors import ConditionFailed
-from coursepay.storage.dynamo import DynamoTable
+from coursepay.storage.dynamo import DynamoTable, Item
 
 RECEIVED = "RECEIVED"
 PUBLISHED = "PUBLISHED"
+UNPUBLISHED_INDEX = "gsi1"
+UNPUBLISHED_PARTITION = "UNPUBLISHED"
 
 
 class StripeEventsRepository:
@@ -19,16 +26,22 @@ class StripeEventsRepository:
 
     def record_once(self, event: dict[str, Any]) -> bool:
         """Store the event; False when it was stored before (a duplicate delivery)."""
+        received_at = iso_now()
+        item: Item = {
+            "pk": event["id"],
+            "type": event["type"],
+            "created": int(event.get("created") or 0),
+            "livemode": bool(event.get("livemode", False)),
+            "received_at": received_at,
+            "status": RECEIVED,
+            "gsi1pk": UNPUBLISHED_PARTITION,
+            "gsi1sk": received_at,
+            "payload": json.dumps(event, separators=(",", ":")),
+        }
+        if event.get("account"):  # an event of a Connect account (the Connect endpoint)
+            item["account"] = str(event["account"])
         try:
-            self._table.put_new({
-                "pk": event["id"],
-                "type": event["type"],
-                "created": int(event.get("created") or 0),
-                "livemode": bool(event.get("livemode", False)),
-                "received_at": iso_now(),
-                "status": RECEIVED,
-                "payload": json.dumps(event, separators=(",", ":")),
-            })
+            self._table.put_new(item)
         except ConditionFailed:
             return False
         return True
@@ -38,4 +51,10 @@ class StripeEventsRepository:
         return str(item["status"]) if item else None
 
     def mark_published(self, event_id: str) -> None:
-        self._table.update({"pk": event_id}, set_fields={"status": PUBLISHED, "published_at": iso_now()})
+        self._table.update({"pk": event_id}, set_fields={"status": PUBLISHED, "published_at": iso_now()},
+                           remove=("gsi1pk", "gsi1sk"))
+
+    def unpublished_before(self, received_before: str) -> list[dict[str, Any]]:
+        """The stored payloads of events still RECEIVED that were received before the ISO time given."""
+        items = self._table.query_all(partition=("gsi1pk", UNPUBLISHED_PARTITION), index=UNPUBLISHED_INDEX)
+        return [json.loads(item["payload"]) for item in items if str(item["gsi1sk"]) < received_before]

@@ -1,58 +1,52 @@
-"""POST /webhooks/stripe: the only code that speaks to Stripe's webhook; it never calls Stripe.
+"""POST /webhooks/stripe and /webhooks/stripe/connect: the only code that speaks to Stripe's webhooks; it
+never calls Stripe.
 
-1. verify the signature over the raw body (tolerance from settings; 400 and nothing stored on failure);
-2. ignore types coursepay does not act on (2xx, no effect);
-3. store the event once (conditional write on its id);
-4. publish it to the bus in the v1 envelope and mark it published.
+1. verify the signature over the raw body with the endpoint's own secrets (any of them, for rotation;
+   timestamp rule in ``coursepay.stripe_gateway.signature``); 400 and nothing stored on failure;
+2. hand the event to the relay (``coursepay.webhooks.relay``): unhandled types ignored, stored once,
+   published to the bus. The reconciliation feeds missed events through the same relay.
 
-A crash between 3 and 4 leaves it RECEIVED: Stripe's retry then publishes it (the bus may carry it
-twice; consumers deduplicate by event id). A duplicate that was already published changes nothing.
+The Connect endpoint receives the events of connected accounts: each carries ``account`` (``acct_…``),
+which is stored with it and travels on the bus inside the event.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
-from typing import Any, Literal
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from pydantic import BaseModel
 
-from coursepay.events.catalogue import HANDLED_STRIPE_EVENT_TYPES, STRIPE_SOURCE
-from coursepay.events.envelope import Envelope
-from coursepay.events.publisher import EventPublisher
+from coursepay.errors import InvalidRequest
 from coursepay.stripe_gateway.signature import InvalidSignature, verify_signature
-from coursepay.webhooks.repository import PUBLISHED, StripeEventsRepository
-
-Outcome = Literal["published", "duplicate", "ignored"]
+from coursepay.webhooks.relay import RelayOutcome, StripeEventRelay
 
 
 class IngestResult(BaseModel):
     received: bool = True
     event_id: str | None = None
-    outcome: Outcome
+    outcome: RelayOutcome
 
 
 class StripeWebhookIngest:
-    def __init__(self, events: StripeEventsRepository, publisher: EventPublisher, signing_secret: Callable[[], str],
-                 *, tolerance_seconds: int, clock: Callable[[], float] = time.time) -> None:
-        self._events = events
-        self._publisher = publisher
-        self._signing_secret = signing_secret
+    def __init__(self, relay: StripeEventRelay, signing_secrets: Callable[[], Sequence[str]], *,
+                 tolerance_seconds: int, connect: bool = False, clock: Callable[[], float] = time.time) -> None:
+        self._relay = relay
+        self._signing_secrets = signing_secrets
         self._tolerance = tolerance_seconds
+        self._connect = connect
         self._clock = clock
 
     def ingest(self, raw_body: bytes, signature_header: str | None) -> IngestResult:
-        verify_signature(raw_body, signature_header, self._signing_secret(), tolerance=self._tolerance,
+        verify_signature(raw_body, signature_header, self._signing_secrets(), tolerance=self._tolerance,
                          now=self._clock())
         event = _parse_event(raw_body)
-        if event["type"] not in HANDLED_STRIPE_EVENT_TYPES:
-            return IngestResult(event_id=event["id"], outcome="ignored")
-        if not self._events.record_once(event) and self._events.status(event["id"]) == PUBLISHED:
-            return IngestResult(event_id=event["id"], outcome="duplicate")
-        self._publisher.publish([Envelope(id=event["id"], source=STRIPE_SOURCE, type=event["type"], data=event)])
-        self._events.mark_published(event["id"])
-        return IngestResult(event_id=event["id"], outcome="published")
+        if self._connect and not (isinstance(event.get("account"), str) and event["account"].startswith("acct_")):
+            raise InvalidRequest("an event on the Connect endpoint names no connected account", field="account",
+                                 code="not_a_connect_event")
+        return IngestResult(event_id=event["id"], outcome=self._relay.relay(event))
 
 
 def _parse_event(raw_body: bytes) -> dict[str, Any]:
