@@ -49,8 +49,8 @@ class PaymentLedger:
         self.payments = payments
         self._audit = audit
         self._publish = publish
-        # set by the money events (``MoneyEvents``): events parked for this payment's PaymentIntent are applied
-        self.on_intent_linked: Callable[[Payment], None] | None = None
+        # set by the money events (``MoneyEvents``): applies the events parked for a payment once it is settled
+        self.on_settled: Callable[[Payment], None] | None = None
 
     def require(self, payment_id: str) -> Payment:
         payment = self.payments.get(payment_id)
@@ -90,7 +90,6 @@ class PaymentLedger:
             {"stripe_payment_intent_id": payment_intent_id, "gsi2pk": f"PI#{payment_intent_id}", "gsi2sk": "PAYMENT"},
             "attribute_not_exists(stripe_payment_intent_id)", {})
         self.payments.remember_intent(payment_intent_id, payment_id)
-        self._intent_known(payment)
         return payment
 
     def succeeded(self, payment_id: str, actor: str, *, user_id: str, payment_intent_id: str | None,
@@ -108,12 +107,14 @@ class PaymentLedger:
         if payment.status in PAID_STATES and payment.user_id:
             self._announce(money.PAYMENT_SUCCEEDED, f"ev_payment_succeeded_{payment_id}",
                            money.PaymentSucceeded(**self._facts(payment), purchase=payment.purchase), correlation_id)
-            self._intent_known(payment)
         return payment
 
-    def _intent_known(self, payment: Payment) -> None:
-        if self.on_intent_linked is not None and payment.stripe_payment_intent_id:
-            self.on_intent_linked(payment)
+    def settled(self, payment_id: str) -> None:
+        """The product kind has done all a success does (access granted, or a duplicate refunded): now the
+        refunds and disputes that arrived before it apply, on top of that access (``coursepay.billing.parking``)."""
+        payment = self.require(payment_id)
+        if self.on_settled is not None and payment.stripe_payment_intent_id:
+            self.on_settled(payment)
 
     def failed(self, payment_id: str, actor: str, reason: str, *, correlation_id: str | None = None) -> Payment:
         condition, values = _in(OPEN_STATES, "s")

@@ -75,7 +75,7 @@ class MoneyEvents:
         self._audit = audit
         self._policies = dict(policies)
         self._default = default_policy
-        ledger.on_intent_linked = self.payment_known
+        ledger.on_settled = self.payment_known
 
     def handlers(self) -> dict[str, EnvelopeHandler]:
         return {event_type: self.on_event for event_type in self._appliers()}
@@ -110,7 +110,7 @@ class MoneyEvents:
             self._drain(payment)
 
     def payment_known(self, payment: Payment) -> None:
-        """Called by the ledger when a payment is linked to its PaymentIntent or succeeds: apply what waited."""
+        """Called by the ledger once a kind has settled a payment (``PaymentLedger.settled``): apply what waited."""
         self._drain(payment)
 
     def _drain(self, payment: Payment) -> None:

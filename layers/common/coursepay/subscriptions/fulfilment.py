@@ -112,8 +112,9 @@ class CourseFulfilment:
         owner = self._owned_elsewhere(user_id, course_id, source=session["id"])
         if owner is not None:
             self._core.duplicates.refund(payment, owned_through=owner, actor=actor, correlation_id=correlation_id)
-            return
-        self._grant(Enrollment(user_id=user_id, kind=KIND, item_id=course_id, source=session["id"]), actor)
+        else:
+            self._grant(Enrollment(user_id=user_id, kind=KIND, item_id=course_id, source=session["id"]), actor)
+        self._ledger.settled(payment.payment_id)
 
     def session_failed(self, session: dict[str, Any], actor: str, status: str) -> None:
         """An asynchronous payment failed, or the session expired unpaid: the pending payment says so."""
@@ -228,6 +229,7 @@ class CourseFulfilment:
                                       source=subscription.subscription_id)
         if owner is not None and payment.status == "succeeded":
             self._core.duplicates.refund(payment, owned_through=owner, actor=actor, correlation_id=envelope.id)
+        self._ledger.settled(payment.payment_id)
 
     def _invoice_payment(self, invoice: dict[str, Any], subscription: Subscription, actor: str) -> Payment:
         existing = self._payments.get(str(invoice["id"]))

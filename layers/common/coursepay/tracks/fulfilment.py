@@ -229,6 +229,7 @@ class TrackFulfilment:
                                  email=email or (profile.email if profile else None))
         if enrolled:
             self._core.publish([enrolled_envelope(user_id, track, payment_id, correlation_id=envelope.id)])
+        self._ledger.settled(payment_id)
 
     def _enroll(self, user_id: str, track: Track, payment: Payment, actor: str, envelope: Envelope) -> bool:
         """Enroll unless this payment's enrollment exists; True when the enrollment is (now) this payment's.
