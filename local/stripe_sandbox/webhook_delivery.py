@@ -2,7 +2,9 @@
 
 One worker thread per endpoint delivers that endpoint's queue in event-creation
 order (unless chaos ``shuffle`` is on), retrying non-2xx responses and timeouts
-after each delay of ``retry_delays`` (seconds) before giving up.
+after each delay of ``retry_delays`` (seconds) before giving up. Chaos can make
+attempts fail as if the endpoint were down (``delivery_failures``). The delivery log
+keeps each attempt's payload and ``Stripe-Signature`` header.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from .delivery_failures import SIMULATED_BODY, DeliveryFailures, retry_delay
 from .store import Store, new_id
 
 USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
@@ -65,6 +68,7 @@ class WebhookDelivery:
         self.in_flight: dict[str, int] = {}
         self.workers: dict[str, threading.Thread] = {}
         self.chaos: dict[str, Any] = {"duplicate": 0.0, "shuffle": False, "delay_ms": 0, "seed": None}
+        self.failures = DeliveryFailures()
         self.rng = random.Random()
         self.generation = 0
         self.stopping = threading.Event()
@@ -143,7 +147,7 @@ class WebhookDelivery:
         delay_ms = int(self.chaos.get("delay_ms") or 0)
         if delay_ms and not self.chaos.get("shuffle"):
             self.stopping.wait(delay_ms / 1000)
-        attempts = 1 + len(self.retry_delays)
+        attempts = self.failures.attempts(self.retry_delays)
         for attempt in range(1, attempts + 1):
             if self.stopping.is_set() or item.generation != self.generation:
                 return
@@ -151,10 +155,12 @@ class WebhookDelivery:
             if ok or attempt == attempts:
                 self._finish_event(item)
                 return
-            self.stopping.wait(self.retry_delays[attempt - 1])
+            self.stopping.wait(retry_delay(self.retry_delays, attempt))
 
     def _attempt(self, endpoint_id: str, item: _Item, attempt: int, final: bool) -> bool:
         body = item.payload.encode("utf-8")
+        with self.cond:
+            simulated = self.failures.failure(self.rng)
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": USER_AGENT,
@@ -171,9 +177,15 @@ class WebhookDelivery:
         try:
             if not item.url.startswith(("http://", "https://")):
                 raise ValueError(f"unsupported URL scheme: {item.url}")
-            with self._opener.open(req, timeout=self.timeout) as resp:
-                status = resp.status
-                response_body = resp.read(2000).decode("utf-8", "replace")
+            if simulated == "status":
+                status, response_body = 500, SIMULATED_BODY
+            elif simulated == "timeout":
+                self.stopping.wait(self.timeout)
+                raise TimeoutError
+            else:
+                with self._opener.open(req, timeout=self.timeout) as resp:
+                    status = resp.status
+                    response_body = resp.read(2000).decode("utf-8", "replace")
         except urllib.error.HTTPError as exc:
             status = exc.code
             response_body = exc.read(2000).decode("utf-8", "replace")
@@ -196,7 +208,10 @@ class WebhookDelivery:
             "response_status": status,
             "response_body": response_body[:500],
             "error": error,
+            "simulated_failure": simulated,
             "status": "succeeded" if ok else ("failed" if final else "retrying"),
+            "payload": item.payload,
+            "signature": headers["Stripe-Signature"],
         }
         with self.store.lock:
             log = self.store.deliveries.setdefault(endpoint_id, [])
@@ -230,6 +245,7 @@ class WebhookDelivery:
 
     def set_chaos(self, config: dict[str, Any]) -> dict[str, Any]:
         with self.cond:
+            self.failures.configure(config, time.time())  # first: a bad failure setting changes nothing
             dup = config.get("duplicate", self.chaos["duplicate"])
             if isinstance(dup, bool):
                 dup = 1.0 if dup else 0.0
@@ -245,7 +261,10 @@ class WebhookDelivery:
             if "seed" in config:
                 self.chaos["seed"] = config["seed"]
                 self.rng = random.Random(config["seed"])
-            return dict(self.chaos)
+            return self.chaos_settings()
+
+    def chaos_settings(self) -> dict[str, Any]:
+        return {**self.chaos, **self.failures.snapshot(time.time())}
 
     def reset(self) -> None:
         with self.cond:
@@ -253,6 +272,7 @@ class WebhookDelivery:
             for queue in self.queues.values():
                 queue.clear()
             self.chaos = {"duplicate": 0.0, "shuffle": False, "delay_ms": 0, "seed": None}
+            self.failures = DeliveryFailures()
             self.rng = random.Random()
             self.cond.notify_all()
 

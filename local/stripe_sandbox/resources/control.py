@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..app import Obj, Sandbox, dumps
+from ..delivery_failures import KEYS as FAILURE_KEYS
 from ..errors import StripeError, invalid
 from ..router import Request, Response, control, unlocked
 from . import payment_intents as pis
@@ -58,13 +59,13 @@ def config_set(req: Request) -> Obj:
 @control("GET", "/_sandbox/chaos")
 def chaos_get(req: Request) -> Obj:
     assert req.app.delivery is not None
-    return dict(req.app.delivery.chaos)
+    return req.app.delivery.chaos_settings()
 
 
 @control("POST", "/_sandbox/chaos")
 def chaos_set(req: Request) -> Obj:
     body = _body(req)
-    unknown = set(body) - {"duplicate", "shuffle", "delay_ms", "seed"}
+    unknown = set(body) - {"duplicate", "shuffle", "delay_ms", "seed"} - FAILURE_KEYS
     if unknown:
         raise StripeError(400, f"Unknown chaos keys: {', '.join(sorted(unknown))}")
     assert req.app.delivery is not None
