@@ -195,6 +195,11 @@ class Sandbox:
             if rendered is None:
                 raise StripeError(400, f"This property cannot be expanded ({full}).", param="expand")
             node[key] = value = rendered
+        elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):  # e.g. discounts[]
+            objs = [self.render_id(v) for v in value]
+            if any(o is None for o in objs):
+                raise StripeError(400, f"This property cannot be expanded ({full}).", param="expand")
+            node[key] = value = objs
         if len(parts) > 1 and value is not None:
             self._expand(value, parts[1:], full)
 

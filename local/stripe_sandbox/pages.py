@@ -13,6 +13,7 @@ from .app import Obj, Sandbox
 from .errors import StripeError
 from .resources import payment_intents as pis
 from .resources.checkout import complete_session, expire_session, success_url
+from .resources.checkout_discounts import applied_code, apply_promotion_code
 from .resources.control import authenticate_setup_intent
 from .router import Request, Response, page
 
@@ -59,7 +60,7 @@ def index(req: Request) -> Response:
 
 # ------------------------------------------------------------------------------------ checkout
 def checkout_form(app: Sandbox, session: Obj, error: str | None = None, values: dict[str, str] | None = None,
-                  status: int = 200) -> Response:
+                  status: int = 200, promotion_error: str | None = None) -> Response:
     values = values or {}
     esc = html.escape
     sid = session["id"]
@@ -73,7 +74,8 @@ def checkout_form(app: Sandbox, session: Obj, error: str | None = None, values: 
         price = app.get("price", item["_price"])
         per = f" / {price['recurring']['interval']}" if price["recurring"] else ""
         rows += (f"<tr><td>{esc(item['description'])} × {item['quantity']}</td>"  # noqa: RUF001
-                 f"<td class=r>{_money(item['amount_total'], item['currency'])}{per}</td></tr>")
+                 f"<td class=r>{_money(item['amount_subtotal'], item['currency'])}{per}</td></tr>")
+    rows += _discount_row(app, session)
     rows += (f"<tr><td><b>Total due today</b></td><td class=r><b id=total>"
              f"{_money(session['amount_total'], session['currency'])}</b></td></tr>")
     email = values.get("email", "")
@@ -92,6 +94,7 @@ def checkout_form(app: Sandbox, session: Obj, error: str | None = None, values: 
 <p class=muted><span class=badge>TEST MODE</span> Stripe sandbox checkout</p>
 <h1>{'Subscribe' if session['mode'] == 'subscription' else 'Pay'}</h1>
 <table>{rows}</table>
+{_promotion_code_form(app, session, promotion_error)}
 <form method=post action='/c/pay/{esc(sid)}' id=checkout-form>
 <label for=email>Email</label>
 <input id=email name=email type=email autocomplete=email required value='{esc(email)}'{readonly}>
@@ -151,6 +154,47 @@ def checkout_submit(req: Request) -> Response:
         return _redirect(outcome["redirect_url"])
     return checkout_form(app, session, (outcome.get("error") or {}).get("message") or "Your card was declined.",
                          form, 402)
+
+
+def _discount_row(app: Sandbox, session: Obj) -> str:
+    off = session["total_details"]["amount_discount"]
+    if not off:
+        return ""
+    label = html.escape(applied_code(app, session) or "Discount")
+    return (f"<tr id=discount_row><td>{label}</td><td class=r id=discount>"
+            f"−{_money(off, session['currency'])}</td></tr>")  # noqa: RUF001
+
+
+def _promotion_code_form(app: Sandbox, session: Obj, error: str | None) -> str:
+    """With ``allow_promotion_codes``: the code field (#promotion_code, #apply_promotion_code) or the applied
+    code with #remove_promotion_code; errors in #promotion_code_error."""
+    if not session.get("allow_promotion_codes"):
+        return ""
+    action = f"/c/pay/{html.escape(session['id'])}/promotion_code"
+    code = applied_code(app, session)
+    if code:
+        inner = (f"<p class=muted>Code <b id=applied_promotion_code>{html.escape(code)}</b> applied. "
+                 "<button type=submit id=remove_promotion_code name=promotion_code value=''>Remove</button></p>")
+    else:
+        inner = ("<label for=promotion_code>Promotion code</label><div class=row><div>"
+                 "<input id=promotion_code name=promotion_code autocomplete=off></div><div>"
+                 "<button type=submit id=apply_promotion_code>Apply</button></div></div>")
+    err = f"<div class=error id=promotion_code_error role=alert>{html.escape(error)}</div>" if error else ""
+    return f"<form method=post action='{action}' id=promotion-code-form>{inner}{err}</form>"
+
+
+@page("POST", "/c/pay/{id}/promotion_code")
+def checkout_promotion_code(req: Request) -> Response:
+    try:
+        session = _open_session(req)
+    except StripeError:
+        return _page("Checkout", "<h1>Something went wrong</h1><p>This checkout session does not exist.</p>", 404)
+    code = req.params.get("promotion_code")
+    try:
+        apply_promotion_code(req.app, session, code if isinstance(code, str) else None)
+    except StripeError as err:
+        return checkout_form(req.app, session, promotion_error=err.message, status=400)
+    return _redirect(f"/c/pay/{session['id']}")
 
 
 @page("GET", "/c/pay/{id}/return")

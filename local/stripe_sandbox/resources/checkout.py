@@ -17,6 +17,7 @@ from ..forms import Params, metadata_update
 from ..router import Request, api, retrieve_route
 from ..store import new_id
 from . import payment_intents as pis
+from .checkout_discounts import apply_creation_discounts, redeem_payment_discount, subscription_discounts
 from .customers import create_customer
 from .payment_methods import attach, bank_payment_method, card_payment_method
 from .subscriptions_invoices import create_subscription
@@ -95,7 +96,7 @@ def sessions_create(req: Request) -> Obj:
             "metadata", "client_reference_id", "payment_intent_data", "subscription_data", "expires_at",
             "payment_method_types", "locale", "allow_promotion_codes", "billing_address_collection", "submit_type",
             "ui_mode", "phone_number_collection", "custom_text", "consent_collection", "payment_method_collection",
-            "saved_payment_method_options", "automatic_tax", "invoice_creation", "currency")
+            "saved_payment_method_options", "automatic_tax", "invoice_creation", "currency", "discounts")
     mode = p.req("mode")
     if mode not in ("payment", "subscription", "setup"):
         raise invalid("mode", "Invalid mode: must be one of payment, setup, or subscription",
@@ -184,6 +185,7 @@ def sessions_create(req: Request) -> Obj:
         "url": f"{app.base_url}/c/pay/{session_id}", "wallet_options": None,
         "_line_items": items, "_pi_data": pi_data.data, "_sub_data": sub_data.data,
     }
+    apply_creation_discounts(app, session, p)
     app.add(session)
     return app.render(session)
 
@@ -260,6 +262,7 @@ def _finish(app: Sandbox, session: Obj, pi: Obj, paid: bool) -> None:
     else:
         session["payment_intent"] = pi["id"]
     session.update(status="complete", payment_status="paid" if paid else "unpaid", url=None)
+    redeem_payment_discount(app, session)
     app.emit("checkout.session.completed", session)
 
 
@@ -359,6 +362,7 @@ def complete_session(app: Sandbox, session: Obj, form: dict[str, Any]) -> Obj:
         sub = create_subscription(app, customer, items, one_time=one_time, default_pm=pm,
                                   metadata=metadata_update({}, sub_data.raw("metadata")),
                                   description=sub_data.str("description"),
+                                  discounts=subscription_discounts(app, session),
                                   internal={"_checkout_session": session["id"]})
         invoice = app.get("invoice", sub["latest_invoice"])
         pi_id = next((pay["payment"]["payment_intent"] for pay in invoice["_payments"]), None)

@@ -8,9 +8,7 @@ top-level ``invoice.subscription`` is also filled in for convenience.
 
 from __future__ import annotations
 
-import calendar
 import contextlib
-from datetime import UTC, datetime
 from typing import Any
 
 from .. import cards
@@ -20,25 +18,22 @@ from ..forms import Params, metadata_update
 from ..router import Request, api, retrieve_route
 from ..store import new_id
 from . import payment_intents as pis
-from ._util import nullable_str
+from .billing_periods import add_interval, proration_behaviour
+from .discounts import Requested, materialize, parse_discounts, retire_discounts
+from .invoice_builder import build_invoice, finalize_invoice, price_line
+from .invoice_items import item_line, pending_items
 from .payment_methods import card_error, card_of, resolve_payment_method
+from .subscription_lifecycle import (
+    collect_while_paused,
+    parse_missing_payment_method,
+    parse_trial_end,
+    send_trial_will_end,
+    send_trial_will_end_if_due,
+    trial_will_end_at,
+)
 
 INCOMPLETE_EXPIRY = 23 * 3600
 PAYMENT_BEHAVIOURS = ("allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete")
-
-
-def add_interval(anchor: int, interval: str, count: int, n: int) -> int:
-    """``anchor`` plus ``n`` billing intervals, clamping month ends like Stripe (Jan 31 -> Feb 28)."""
-    if interval == "day":
-        return anchor + 86400 * count * n
-    if interval == "week":
-        return anchor + 7 * 86400 * count * n
-    dt = datetime.fromtimestamp(anchor, UTC)
-    months = count * n * (12 if interval == "year" else 1)
-    years, month0 = divmod(dt.month - 1 + months, 12)
-    year, month = dt.year + years, month0 + 1
-    day = min(dt.day, calendar.monthrange(year, month)[1])
-    return int(dt.replace(year=year, month=month, day=day).timestamp())
 
 
 def _plan(price: Obj) -> Obj:
@@ -84,89 +79,26 @@ def period_start(app: Sandbox, sub: Obj) -> int:
 
 
 # ---------------------------------------------------------------------------------- invoices
-def _line(app: Sandbox, invoice_id: str, sub: Obj, price: Obj, quantity: int, start: int, end: int,
-          item_id: str | None) -> Obj:
-    product = app.store.get(price["product"], "product") or {}
-    amount = price["unit_amount"] * quantity
-    if price["recurring"]:
-        per = price["recurring"]["interval"]
-        name = product.get("name", "Item")
-        unit = f"{price['unit_amount'] / 100:.2f} {price['currency'].upper()}"
-        description = f"{quantity} × {name} (at {unit} / {per})"  # noqa: RUF001
-    else:
-        description = f"{quantity} × {product.get('name', 'Item')}"  # noqa: RUF001
-    return {
-        "id": new_id("il_"), "object": "line_item", "amount": amount, "currency": price["currency"],
-        "description": description, "discount_amounts": [], "discountable": True, "discounts": [],
-        "invoice": invoice_id, "livemode": False, "metadata": {},
-        "parent": {
-            "invoice_item_details": None,
-            "subscription_item_details": {"invoice_item": None, "proration": False,
-                                          "proration_details": {"credited_items": None},
-                                          "subscription": sub["id"], "subscription_item": item_id},
-            "type": "subscription_item_details",
-        },
-        "period": {"end": end, "start": start},
-        "pretax_credit_amounts": [],
-        "pricing": {"price_details": {"price": price["id"], "product": price["product"]},
-                    "type": "price_details", "unit_amount_decimal": price["unit_amount_decimal"]},
-        "quantity": quantity, "quantity_decimal": str(quantity), "subscription": sub["id"], "subtotal": amount,
-        "taxes": [],
-    }
-
-
 def create_invoice(app: Sandbox, sub: Obj, billing_reason: str, lines: list[tuple[Obj, int, str | None]],
-                   line_period: tuple[int, int], invoice_period: tuple[int, int]) -> Obj:
-    customer = app.get("customer", sub["customer"], allow_deleted=True)
+                   line_period: tuple[int, int], invoice_period: tuple[int, int], *, finalize: bool = True,
+                   trial: bool = False) -> Obj:
+    """The customer's pending invoice items (prorations first), then a line per ``(price, quantity, item)``.
+
+    ``trial`` makes the recurring lines free ("Trial period for …"); ``finalize=False`` leaves a draft.
+    """
     inv_id = new_id("in_")
-    line_objs = [_line(app, inv_id, sub, price, qty, line_period[0], line_period[1] if price["recurring"]
-                       else line_period[0], item_id) for price, qty, item_id in lines]
-    total = sum(line["amount"] for line in line_objs)
-    now = app.now_for(customer["id"])
-    invoice: Obj = {
-        "id": inv_id, "object": "invoice", "account_country": "US", "account_name": "Stripe Sandbox",
-        "account_tax_ids": None, "amount_due": total, "amount_overpaid": 0, "amount_paid": 0,
-        "amount_paid_off_stripe": 0, "amount_remaining": total, "amount_shipping": 0, "application": None,
-        "attempt_count": 0, "attempted": False, "auto_advance": True,
-        "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None, "provider": None,
-                          "status": None},
-        "automatically_finalizes_at": None, "billing_reason": billing_reason,
-        "collection_method": "charge_automatically", "confirmation_secret": None, "created": now,
-        "currency": sub["currency"], "custom_fields": None, "customer": customer["id"], "customer_account": None,
-        "customer_address": customer.get("address"), "customer_email": customer.get("email"),
-        "customer_name": customer.get("name"), "customer_phone": customer.get("phone"),
-        "customer_shipping": None, "customer_tax_exempt": "none", "customer_tax_ids": [],
-        "default_payment_method": None, "default_source": None, "default_tax_rates": [], "description": None,
-        "discounts": [], "due_date": None, "effective_at": None, "ending_balance": None, "footer": None,
-        "from_invoice": None, "hosted_invoice_url": None, "invoice_pdf": None, "issuer": {"type": "self"},
-        "last_finalization_error": None, "latest_revision": None,
-        "lines": {"object": "list", "data": line_objs, "has_more": False, "url": f"/v1/invoices/{inv_id}/lines"},
-        "livemode": False, "metadata": {}, "next_payment_attempt": None, "number": None, "on_behalf_of": None,
-        "parent": {"quote_details": None,
-                   "subscription_details": {"metadata": dict(sub["metadata"]), "subscription": sub["id"]},
-                   "type": "subscription_details"},
-        "payment_settings": {"default_mandate": None, "payment_method_options": None,
-                             "payment_method_types": None},
-        "period_end": invoice_period[1], "period_start": invoice_period[0],
-        "post_payment_credit_notes_amount": 0, "pre_payment_credit_notes_amount": 0, "receipt_number": None,
-        "rendering": None, "shipping_cost": None, "shipping_details": None, "starting_balance": 0,
-        "statement_descriptor": None, "status": "draft",
-        "status_transitions": {"finalized_at": None, "marked_uncollectible_at": None, "paid_at": None,
-                               "voided_at": None},
-        "subscription": sub["id"],  # legacy location, kept for convenience
-        "subtotal": total, "subtotal_excluding_tax": total, "test_clock": customer.get("test_clock"),
-        "total": total, "total_discount_amounts": [], "total_excluding_tax": total,
-        "total_pretax_credit_amounts": [], "total_taxes": [], "webhooks_delivered_at": now,
-        "_payments": [],
-    }
-    app.add(invoice)
-    app.emit("invoice.created", invoice)
-    # finalize immediately (Stripe waits ~1 hour for renewals; a test clock skips over that anyway)
-    customer["next_invoice_sequence"] = int(customer.get("next_invoice_sequence") or 1) + 1
-    invoice.update(status="open", number=f"{customer['invoice_prefix']}-{customer['next_invoice_sequence'] - 1:04d}",
-                   effective_at=now)
-    invoice["status_transitions"]["finalized_at"] = now
-    app.emit("invoice.finalized", invoice)
+    line_objs = [item_line(app, inv_id, item) for item in pending_items(app, sub["customer"], sub["id"])]
+    for price, qty, item_id in lines:
+        end = line_period[1] if price["recurring"] else line_period[0]
+        free: dict[str, Any] = {}
+        if trial and price["recurring"]:
+            product = app.store.get(price["product"], "product") or {}
+            free = {"amount": 0, "description": f"Trial period for {product.get('name', 'Item')}"}
+        line_objs.append(price_line(app, inv_id, sub, price, qty, line_period[0], end, item_id, **free))
+    invoice = build_invoice(app, sub, inv_id, billing_reason, line_objs, invoice_period)
+    retire_discounts(app, sub, invoice, app.now_for(sub["customer"]))
+    if finalize:
+        finalize_invoice(app, invoice)
     return invoice
 
 
@@ -200,8 +132,8 @@ def pay_invoice(app: Sandbox, invoice: Obj, pm: Obj | None, *, off_session: bool
         _mark_paid(app, invoice, None)
         return None
     if pi is None or pi["status"] in ("canceled", "succeeded"):
-        pi = invoice_payment_intent(app, invoice, "Subscription update" if invoice["billing_reason"]
-                                    == "subscription_cycle" else "Subscription creation", {})
+        pi = invoice_payment_intent(app, invoice, "Subscription creation" if invoice["billing_reason"]
+                                    == "subscription_create" else "Subscription update", {})
     invoice["attempt_count"] += 1
     invoice["attempted"] = True
     if pm is None:
@@ -284,9 +216,14 @@ def create_subscription(
     payment_behavior: str = "allow_incomplete",
     off_session: bool = False,
     cancel_at_period_end: bool = False,
+    cancel_at: int | None = None,
     description: str | None = None,
+    trial_end: int | None = None,
+    missing_payment_method: str | None = None,
+    discounts: list[Requested] | None = None,
     internal: dict[str, Any] | None = None,
 ) -> Obj:
+    """A subscription and its first invoice, paid per ``payment_behavior`` ($0 during a ``trial_end`` trial)."""
     recurring = [price["recurring"] for price, _, _ in items]
     intervals = {(r["interval"], r["interval_count"]) for r in recurring}
     if len(intervals) > 1:
@@ -297,7 +234,7 @@ def create_subscription(
         raise invalid("items", "All prices on a subscription must have the same currency.")
     interval, count = next(iter(intervals))
     start = app.now_for(customer["id"])
-    end = add_interval(start, interval, count, 1)
+    end = trial_end or add_interval(start, interval, count, 1)
     sub_id = new_id("sub_")
     item_objs = []
     for price, qty, meta in items:
@@ -310,12 +247,13 @@ def create_subscription(
     sub: Obj = {
         "id": sub_id, "object": "subscription", "application": None, "application_fee_percent": None,
         "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None},
-        "billing_cycle_anchor": start, "billing_cycle_anchor_config": None,
+        "billing_cycle_anchor": trial_end or start, "billing_cycle_anchor_config": None,
         "billing_mode": {"flexible": None, "type": "classic", "updated_at": None}, "billing_schedules": [],
-        "billing_thresholds": None, "cancel_at": end if cancel_at_period_end else None,
-        "cancel_at_period_end": cancel_at_period_end, "canceled_at": start if cancel_at_period_end else None,
+        "billing_thresholds": None, "cancel_at": end if cancel_at_period_end else cancel_at,
+        "cancel_at_period_end": cancel_at_period_end,
+        "canceled_at": start if cancel_at_period_end or cancel_at else None,
         "cancellation_details": {"comment": None, "feedback": None,
-                                 "reason": "cancellation_requested" if cancel_at_period_end else None},
+                                 "reason": "cancellation_requested" if cancel_at_period_end or cancel_at else None},
         "collection_method": "charge_automatically", "created": start, "currency": currencies.pop(),
         "customer": customer["id"], "customer_account": None, "days_until_due": None,
         "default_payment_method": default_pm["id"] if default_pm else None, "default_source": None,
@@ -326,18 +264,23 @@ def create_subscription(
         "payment_settings": {"payment_method_options": None, "payment_method_types": None,
                              "save_default_payment_method": "off"},
         "pending_invoice_item_interval": None, "pending_setup_intent": None, "pending_update": None,
-        "schedule": None, "start_date": start, "status": "incomplete", "test_clock": customer.get("test_clock"),
-        "transfer_data": None, "trial_end": None,
-        "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}}, "trial_start": None,
-        "_items": [i["id"] for i in item_objs], "_interval": [interval, count], "_cycle": 0,
+        "schedule": None, "start_date": start, "status": "trialing" if trial_end else "incomplete",
+        "test_clock": customer.get("test_clock"), "transfer_data": None, "trial_end": trial_end,
+        "trial_settings": {"end_behavior": {"missing_payment_method": missing_payment_method or "create_invoice"}},
+        "trial_start": start if trial_end else None,
+        # _cycle counts billing intervals after the anchor; a trial's period lies before its anchor (trial_end)
+        "_items": [i["id"] for i in item_objs], "_interval": [interval, count], "_cycle": -1 if trial_end else 0,
         **(internal or {}),
     }
     app.add(sub)
+    sub["discounts"] = materialize(app, discounts or [], start=start, customer=customer["id"], subscription=sub_id)
     app.emit("customer.subscription.created", sub)
+    send_trial_will_end_if_due(app, sub, start)
     lines: list[tuple[Obj, int, str | None]] = [(price, qty, item["id"])
                                                 for (price, qty, _), item in zip(items, item_objs, strict=True)]
     lines += [(price, qty, None) for price, qty in one_time or []]
-    invoice = create_invoice(app, sub, "subscription_create", lines, (start, end), (start, start))
+    invoice = create_invoice(app, sub, "subscription_create", lines, (start, end), (start, start),
+                             trial=bool(trial_end))
     sub["latest_invoice"] = invoice["id"]
     pi = (invoice_payment_intent(app, invoice, "Subscription creation", {k: v for k, v in (internal or {}).items()})
           if invoice["amount_due"] else None)
@@ -367,9 +310,16 @@ def cancel_subscription(app: Sandbox, sub: Obj, *, reason: str = "cancellation_r
 
 
 def renew(app: Sandbox, sub: Obj) -> None:
+    """The period boundary: next period, its invoice, its payment (or what a trial end / pause decides)."""
     interval, count = sub["_interval"]
     before = app.render(sub)
     old_start, old_end = period_start(app, sub), period_end(app, sub)
+    if sub["status"] == "trialing":
+        if sub["trial_settings"]["end_behavior"]["missing_payment_method"] == "cancel" and \
+                default_payment_method(app, sub) is None:
+            cancel_subscription(app, sub, at=old_end)
+            return
+        sub["status"] = "active"  # the trial is over; a failed first charge makes it past_due
     sub["_cycle"] += 1
     new_end = add_interval(sub["billing_cycle_anchor"], interval, count, sub["_cycle"] + 1)
     for item_id in sub["_items"]:
@@ -378,35 +328,60 @@ def renew(app: Sandbox, sub: Obj) -> None:
     for item_id in sub["_items"]:
         item = app.get("subscription_item", item_id)
         lines.append((app.get("price", item["_price"]), item["quantity"], item_id))
-    invoice = create_invoice(app, sub, "subscription_cycle", lines, (old_end, new_end), (old_start, old_end))
+    paused = sub.get("pause_collection")
+    invoice = create_invoice(app, sub, "subscription_cycle", lines, (old_end, new_end), (old_start, old_end),
+                             finalize=not paused or paused["behavior"] != "keep_as_draft")
     sub["latest_invoice"] = invoice["id"]
     app.emit("customer.subscription.updated", sub, previous_attributes(before, app.render(sub)))
+    if paused:
+        collect_while_paused(app, invoice, paused["behavior"])
+        return
     pay_invoice(app, invoice, default_payment_method(app, sub), off_session=True)
 
 
+def _next_step(app: Sandbox, sub: Obj, target: int) -> tuple[int, int, str] | None:
+    """The subscription's earliest step due by ``target``: ``(when, order among equal times, action)``."""
+    if sub["status"] == "incomplete":
+        expires = sub["created"] + INCOMPLETE_EXPIRY
+        return (expires, 0, "expire") if expires <= target else None
+    if sub["status"] not in ("active", "past_due", "trialing"):
+        return None
+    end = period_end(app, sub)
+    steps = [(end, 3, "renew")]
+    if sub.get("cancel_at") and sub["cancel_at"] <= end:
+        steps = [(sub["cancel_at"], 2, "cancel")]
+    notice = trial_will_end_at(sub)
+    if notice is not None:
+        steps.append((notice, 0, "trial_will_end"))
+    resumes_at = (sub.get("pause_collection") or {}).get("resumes_at")
+    if resumes_at:
+        steps.append((resumes_at, 1, "resume"))
+    due = [step for step in steps if step[0] <= target]
+    return min(due) if due else None
+
+
 def advance_clock(app: Sandbox, clock: Obj, target: int) -> None:
-    """Run every subscription of the clock's customers through the period boundaries up to ``target``."""
+    """Run every subscription of the clock's customers through its due steps up to ``target``, in time order."""
     customers = {c["id"] for c in app.store.all("customer") if c.get("test_clock") == clock["id"]}
     while True:
-        due: list[tuple[int, int, Obj]] = []
+        due: list[tuple[int, int, int, str, Obj]] = []
         for n, sub in enumerate(reversed(app.store.all("subscription"))):
-            if sub["customer"] not in customers:
-                continue
-            if sub["status"] == "incomplete" and sub["created"] + INCOMPLETE_EXPIRY <= target:
-                due.append((sub["created"] + INCOMPLETE_EXPIRY, n, sub))
-            elif sub["status"] in ("active", "past_due"):
-                end = period_end(app, sub)
-                if sub.get("cancel_at") and sub["cancel_at"] <= target and sub["cancel_at"] <= end:
-                    due.append((sub["cancel_at"], n, sub))
-                elif end <= target:
-                    due.append((end, n, sub))
+            step = _next_step(app, sub, target) if sub["customer"] in customers else None
+            if step is not None:
+                due.append((step[0], step[1], n, step[2], sub))
         if not due:
             break
-        when, _, sub = min(due, key=lambda d: (d[0], d[1]))
-        clock["frozen_time"] = when
-        if sub["status"] == "incomplete":
+        when, _, _, action, sub = min(due, key=lambda d: d[:3])
+        clock["frozen_time"] = max(when, int(clock["frozen_time"]))
+        if action == "expire":
             _set_status(app, sub, "incomplete_expired")
-        elif sub.get("cancel_at") and sub["cancel_at"] <= when:
+        elif action == "trial_will_end":
+            send_trial_will_end(app, sub)
+        elif action == "resume":
+            before = app.render(sub)
+            sub["pause_collection"] = None
+            app.emit("customer.subscription.updated", sub, previous_attributes(before, app.render(sub)))
+        elif action == "cancel":
             cancel_subscription(app, sub, at=when)
         else:
             renew(app, sub)
@@ -420,7 +395,7 @@ def _items_param(app: Sandbox, p: Params) -> list[tuple[Obj, int, dict[str, str]
     result = []
     for i, entry in enumerate(raw):
         ip = Params(entry if isinstance(entry, dict) else {}, f"items[{i}]")
-        ip.allow("price", "quantity", "metadata", "price_data", "tax_rates", "discounts")
+        ip.allow("price", "quantity", "metadata", "price_data")
         if "price_data" in ip:
             from .products_prices import create_price
 
@@ -444,8 +419,16 @@ def subscriptions_create(req: Request) -> Obj:
     app, p = req.app, req.p
     p.allow("customer", "items", "default_payment_method", "metadata", "cancel_at_period_end", "payment_behavior",
             "off_session", "description", "collection_method", "payment_settings", "proration_behavior",
-            "add_invoice_items")
+            "add_invoice_items", "trial_period_days", "trial_end", "trial_settings", "discounts", "cancel_at")
     customer = app.get("customer", p.req("customer"), "customer")
+    proration_behaviour(p)  # only matters for backdating / billing_cycle_anchor, which the sandbox lacks
+    now = app.now_for(customer["id"])
+    trial_end = parse_trial_end(p, now, allow_days=True)
+    cancel_at = p.int("cancel_at")
+    if cancel_at is not None and cancel_at <= now:
+        raise invalid("cancel_at", "cancel_at must be in the future.", "parameter_invalid_integer")
+    if cancel_at is not None and p.bool("cancel_at_period_end"):
+        raise invalid("cancel_at", "You may only specify one of these parameters: cancel_at, cancel_at_period_end.")
     if p.str("collection_method", "charge_automatically") != "charge_automatically":
         raise invalid("collection_method", "The sandbox only supports collection_method=charge_automatically.",
                       "parameter_invalid_string")
@@ -470,76 +453,20 @@ def subscriptions_create(req: Request) -> Obj:
         ap.allow("price", "quantity")
         one_time.append((app.get("price", ap.req("price"), f"add_invoice_items[{i}][price]"),
                          ap.int("quantity", 1) or 1))
+    subtotal = sum(price["unit_amount"] * qty for price, qty, _ in items) + sum(
+        price["unit_amount"] * qty for price, qty in one_time)
+    discounts = parse_discounts(app, p, "discounts", customer=customer["id"], currency=items[0][0]["currency"],
+                                subtotal=subtotal)
     sub = create_subscription(
         app, customer, items, one_time=one_time, default_pm=pm, metadata=metadata_update({}, p.raw("metadata")),
         payment_behavior=behaviour, off_session=bool(p.bool("off_session", False)),
-        cancel_at_period_end=bool(p.bool("cancel_at_period_end", False)), description=p.str("description"))
+        cancel_at_period_end=bool(p.bool("cancel_at_period_end", False)), cancel_at=cancel_at,
+        description=p.str("description"), trial_end=trial_end if isinstance(trial_end, int) else None,
+        missing_payment_method=parse_missing_payment_method(p), discounts=discounts)
     return app.render(sub)
 
 
 retrieve_route("/v1/subscriptions/{id}", "subscription")
-
-
-@api("POST", "/v1/subscriptions/{id}")
-def subscriptions_update(req: Request) -> Obj:
-    app, p = req.app, req.p
-    p.allow("cancel_at_period_end", "metadata", "default_payment_method", "description", "cancellation_details",
-            "proration_behavior", "cancel_at")
-    sub = app.get("subscription", req.args["id"])
-    if sub["status"] in ("canceled", "incomplete_expired") and set(p.data) - {"metadata", "cancellation_details",
-                                                                             "expand"}:
-        raise unexpected_state("A canceled subscription can only update its cancellation_details and metadata.",
-                               "subscription_unexpected_state")
-    before = app.render(sub)
-    if "metadata" in p:
-        sub["metadata"] = metadata_update(sub["metadata"], p.raw("metadata"))
-    if "description" in p:
-        sub["description"] = nullable_str(p.raw("description"), "description")
-    if "default_payment_method" in p:
-        pm_id = p.str("default_payment_method")
-        if pm_id:
-            pm = resolve_payment_method(app, pm_id, "default_payment_method")
-            if pm.get("customer") != sub["customer"]:
-                raise invalid("default_payment_method", "The customer does not have a payment method with the ID "
-                              f"{pm['id']}. The payment method must be attached to the customer.", "resource_missing")
-            pm_id = pm["id"]
-        sub["default_payment_method"] = pm_id
-    if "cancellation_details" in p:
-        cd = p.sub("cancellation_details")
-        cd.allow("comment", "feedback")
-        sub["cancellation_details"] = {**sub["cancellation_details"], "comment": cd.str("comment"),
-                                       "feedback": cd.str("feedback")}
-    if "cancel_at_period_end" in p:
-        flag = bool(p.bool("cancel_at_period_end"))
-        sub["cancel_at_period_end"] = flag
-        if flag:
-            sub.update(cancel_at=period_end(app, sub), canceled_at=app.now_for(sub["customer"]))
-            sub["cancellation_details"]["reason"] = "cancellation_requested"
-        else:
-            sub.update(cancel_at=None, canceled_at=None)
-            sub["cancellation_details"]["reason"] = None
-    if "cancel_at" in p:
-        cancel_at = p.int("cancel_at")
-        sub.update(cancel_at=cancel_at, cancel_at_period_end=bool(cancel_at and cancel_at == period_end(app, sub)),
-                   canceled_at=app.now_for(sub["customer"]) if cancel_at else None)
-    prev = previous_attributes(before, app.render(sub))
-    if prev:
-        app.emit("customer.subscription.updated", sub, prev)
-    return app.render(sub)
-
-
-@api("DELETE", "/v1/subscriptions/{id}")
-def subscriptions_cancel(req: Request) -> Obj:
-    app, p = req.app, req.p
-    p.allow("invoice_now", "prorate", "cancellation_details")
-    sub = app.get("subscription", req.args["id"])
-    if sub["status"] in ("canceled", "incomplete_expired"):
-        raise unexpected_state(f"This subscription has already been canceled ({sub['id']}).",
-                               "subscription_unexpected_state")
-    cd = p.sub("cancellation_details")
-    sub["canceled_at"] = None
-    cancel_subscription(app, sub, comment=cd.str("comment"), feedback=cd.str("feedback"))
-    return app.render(sub)
 
 
 @api("GET", "/v1/subscriptions")
