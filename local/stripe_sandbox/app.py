@@ -33,6 +33,8 @@ Obj = dict[str, Any]
 RENDERERS: dict[str, Callable[[Sandbox, Obj, Obj], None]] = {}
 # (object type, field) -> producer of a field that only appears when expanded
 VIRTUAL_EXPANDS: dict[tuple[str, str], Callable[[Sandbox, Obj], Any]] = {}
+# time-driven changes checked before every API request (sessions and authorizations that expire)
+SWEEPERS: list[Callable[[Sandbox], None]] = []
 # object types whose deleted objects are still retrievable as a ``deleted`` stub
 LABELS: dict[str, str] = {
     "customer": "customer",

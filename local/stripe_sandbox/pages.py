@@ -63,12 +63,13 @@ def checkout_form(app: Sandbox, session: Obj, error: str | None = None, values: 
                   status: int = 200, promotion_error: str | None = None) -> Response:
     values = values or {}
     esc = html.escape
-    sid = session["id"]
     if session["status"] != "open":
         msg = "This checkout session is complete." if session["status"] == "complete" else \
             "This checkout session has expired."
         return _page("Checkout", f"<h1>Checkout</h1><p id=status data-status='{esc(session['status'])}'>{msg}</p>",
                      410 if session["status"] == "expired" else 200)
+    if session["mode"] == "setup":
+        return _setup_form(app, session, error, values, status)
     rows = ""
     for item in session["_line_items"]:
         price = app.get("price", item["_price"])
@@ -78,6 +79,29 @@ def checkout_form(app: Sandbox, session: Obj, error: str | None = None, values: 
     rows += _discount_row(app, session)
     rows += (f"<tr><td><b>Total due today</b></td><td class=r><b id=total>"
              f"{_money(session['amount_total'], session['currency'])}</b></td></tr>")
+    button = f"{'Subscribe' if session['mode'] == 'subscription' else 'Pay'} " \
+             f"{_money(session['amount_total'], session['currency'])}"
+    body = f"""
+<p class=muted><span class=badge>TEST MODE</span> Stripe sandbox checkout</p>
+<h1>{'Subscribe' if session['mode'] == 'subscription' else 'Pay'}</h1>
+<table>{rows}</table>
+{_promotion_code_form(app, session, promotion_error)}
+{_card_form(app, session, values, error, button)}"""
+    return _page("Checkout", body, status)
+
+
+def _setup_form(app: Sandbox, session: Obj, error: str | None, values: dict[str, str], status: int) -> Response:
+    """``mode=setup``: nothing to pay, the card is saved for later (``#pay`` says "Save card")."""
+    body = f"""
+<p class=muted><span class=badge>TEST MODE</span> Stripe sandbox checkout</p>
+<h1>Save your card</h1>
+<p class=muted id=setup_notice>Your card is saved for future payments. Nothing is charged now.</p>
+{_card_form(app, session, values, error, "Save card")}"""
+    return _page("Checkout", body, status)
+
+
+def _card_form(app: Sandbox, session: Obj, values: dict[str, str], error: str | None, button: str) -> str:
+    esc = html.escape
     email = values.get("email", "")
     readonly = ""
     if session.get("customer_email"):
@@ -90,12 +114,7 @@ def checkout_form(app: Sandbox, session: Obj, error: str | None = None, values: 
     if session.get("cancel_url"):
         cancel = f"<p><a id=cancel href='{esc(session['cancel_url'])}'>← Cancel and return</a></p>"
     err = f"<div class=error id=error role=alert>{esc(error)}</div>" if error else ""
-    body = f"""
-<p class=muted><span class=badge>TEST MODE</span> Stripe sandbox checkout</p>
-<h1>{'Subscribe' if session['mode'] == 'subscription' else 'Pay'}</h1>
-<table>{rows}</table>
-{_promotion_code_form(app, session, promotion_error)}
-<form method=post action='/c/pay/{esc(sid)}' id=checkout-form>
+    return f"""<form method=post action='/c/pay/{esc(session['id'])}' id=checkout-form>
 <label for=email>Email</label>
 <input id=email name=email type=email autocomplete=email required value='{esc(email)}'{readonly}>
 <label for=name>Name on card</label>
@@ -108,13 +127,11 @@ def checkout_form(app: Sandbox, session: Obj, error: str | None = None, values: 
 <div><label for=cvc>CVC</label><input id=cvc name=cvc placeholder='123' autocomplete=cc-csc required
  value='{esc(values.get('cvc', ''))}'></div></div>
 {err}
-<button type=submit id=pay>{'Subscribe' if session['mode'] == 'subscription' else 'Pay'}
- {_money(session['amount_total'], session['currency'])}</button>
+<button type=submit id=pay>{esc(button)}</button>
 </form>
 {cancel}
 <p class=muted>Test cards: 4242 4242 4242 4242 (succeeds), 4000 0000 0000 0002 (declined),
 4000 0025 0000 3155 (3-D Secure).</p>"""
-    return _page("Checkout", body, status)
 
 
 def _open_session(req: Request) -> Obj:
@@ -204,7 +221,9 @@ def checkout_return(req: Request) -> Response:
     if session["status"] == "complete":
         return _redirect(success_url(session, app))
     pi = app.store.get(session.get("payment_intent") or "", "payment_intent")
-    message = ((pi or {}).get("last_payment_error") or {}).get("message") or "Authentication failed."
+    si = app.store.get(session.get("setup_intent") or "", "setup_intent")
+    last_error = (pi or {}).get("last_payment_error") or (si or {}).get("last_setup_error") or {}
+    message = last_error.get("message") or "Authentication failed."
     return _redirect(f"/c/pay/{session['id']}?{urlencode({'error': message})}")
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import pages, portal_page, resources  # noqa: F401  (importing registers the routes)
-from .app import API_VERSION, Sandbox, dumps
+from .app import API_VERSION, SWEEPERS, Sandbox, dumps
 from .errors import StripeError, api_key_error
 from .forms import decode_form, decode_query
 from .router import PUBLISHABLE, ROUTER, Request, Response
@@ -189,13 +189,9 @@ def _handle_api(app: Sandbox, handler: Any, method: str, path: str, query: str, 
 
 
 def expire_due(app: Sandbox) -> None:
-    """Lazily expire open Checkout Sessions whose ``expires_at`` has passed."""
-    from .resources.checkout import expire_session
-
-    now = app.now()
-    for session in list(app.store.coll("checkout.session").values()):
-        if session["status"] == "open" and session["expires_at"] <= now:
-            expire_session(app, session)
+    """Lazily apply what time did since the last request (expired Checkout Sessions, lapsed authorizations)."""
+    for sweep in SWEEPERS:
+        sweep(app)
 
 
 class _HTTPServer(ThreadingHTTPServer):

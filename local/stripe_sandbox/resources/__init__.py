@@ -8,6 +8,7 @@ outcome before Checkout Sessions do, and both before a dispute test card's dispu
 from . import (  # noqa: F401
     balance,
     billing_portal,
+    capture,
     checkout,
     control,
     coupons,
@@ -21,6 +22,7 @@ from . import (  # noqa: F401
     products_prices,
     promotion_codes,
     refunds,
+    setup_intents,
     subscription_updates,
     subscriptions_invoices,
     test_clocks,

@@ -11,15 +11,18 @@ import re
 from typing import Any
 
 from .. import cards
-from ..app import VIRTUAL_EXPANDS, Obj, Sandbox
+from ..app import SWEEPERS, VIRTUAL_EXPANDS, Obj, Sandbox
 from ..errors import StripeError, invalid, unexpected_state
 from ..forms import Params, metadata_update
 from ..router import Request, api, retrieve_route
 from ..store import new_id
 from . import payment_intents as pis
 from .checkout_discounts import apply_creation_discounts, redeem_payment_discount, subscription_discounts
+from .checkout_setup import check_setup_params, confirm_setup_session, prepare_setup_session, release_setup_intent
 from .customers import create_customer
+from .intent_options import capture_method, setup_future_usage
 from .payment_methods import attach, bank_payment_method, card_payment_method
+from .setup_intents import ON_SETUP_SUCCEEDED
 from .subscriptions_invoices import create_subscription
 
 DAY = 24 * 3600
@@ -93,7 +96,8 @@ PI_DATA_KEYS = ("metadata", "description", "setup_future_usage", "application_fe
 def sessions_create(req: Request) -> Obj:
     app, p = req.app, req.p
     p.allow("mode", "line_items", "success_url", "cancel_url", "customer", "customer_email", "customer_creation",
-            "metadata", "client_reference_id", "payment_intent_data", "subscription_data", "expires_at",
+            "metadata", "client_reference_id", "payment_intent_data", "subscription_data", "setup_intent_data",
+            "expires_at",
             "payment_method_types", "locale", "allow_promotion_codes", "billing_address_collection", "submit_type",
             "ui_mode", "phone_number_collection", "custom_text", "consent_collection", "payment_method_collection",
             "saved_payment_method_options", "automatic_tax", "invoice_creation", "currency", "discounts")
@@ -102,8 +106,7 @@ def sessions_create(req: Request) -> Obj:
         raise invalid("mode", "Invalid mode: must be one of payment, setup, or subscription",
                       "parameter_invalid_string")
     if mode == "setup":
-        raise invalid("mode", "The Stripe sandbox does not support mode=setup Checkout Sessions.",
-                      "parameter_invalid_string")
+        check_setup_params(p)
     if p.str("ui_mode", "hosted") != "hosted":
         raise invalid("ui_mode", "The Stripe sandbox only supports ui_mode=hosted.", "parameter_invalid_string")
     for key in ("success_url", "cancel_url"):
@@ -118,14 +121,15 @@ def sessions_create(req: Request) -> Obj:
     if creation is not None:
         if creation not in ("always", "if_required"):
             raise invalid("customer_creation", "Invalid customer_creation", "parameter_invalid_string")
-        if mode != "payment":
-            raise invalid("customer_creation", "`customer_creation` can only be used in `payment` mode.")
+        if mode == "subscription":
+            raise invalid("customer_creation", "`customer_creation` can only be used in `payment` and `setup` "
+                          "mode.")
         if customer:
             raise invalid("customer_creation", "You may only specify one of these parameters: customer, "
                           "customer_creation.")
-    elif mode == "payment" and not customer:
+    elif mode != "subscription" and not customer:
         creation = "if_required"
-    items = _parse_line_items(app, p, mode)
+    items = _parse_line_items(app, p, mode) if mode != "setup" else []
     now = app.now()
     expires_at = p.int("expires_at", now + DAY)
     assert expires_at is not None
@@ -138,8 +142,8 @@ def sessions_create(req: Request) -> Obj:
         if mode != "payment":
             raise invalid("payment_intent_data", "You can not pass `payment_intent_data` in `subscription` mode.")
         pi_data.allow(*PI_DATA_KEYS)
-        if pi_data.str("capture_method", "automatic") not in ("automatic", "automatic_async"):
-            raise invalid("payment_intent_data[capture_method]", "The sandbox only supports automatic capture.")
+        capture_method(pi_data)
+        setup_future_usage(pi_data)
         if pi_data.raw("application_fee_amount") and "transfer_data" not in pi_data and \
                 not req.headers.get("stripe-account"):
             raise invalid("payment_intent_data[application_fee_amount]", "Can only apply an application_fee_amount "
@@ -157,7 +161,8 @@ def sessions_create(req: Request) -> Obj:
         "automatic_tax": {"enabled": False, "liability": None, "provider": None, "status": None},
         "billing_address_collection": p.str("billing_address_collection"), "cancel_url": p.str("cancel_url"),
         "client_reference_id": p.str("client_reference_id"), "client_secret": None, "collected_information": None,
-        "consent": None, "consent_collection": None, "created": now, "currency": items[0]["currency"],
+        "consent": None, "consent_collection": None, "created": now,
+        "currency": items[0]["currency"] if items else p.currency(required=False),
         "currency_conversion": None, "custom_fields": [],
         "custom_text": {"after_submit": None, "shipping_address": None, "submit": None,
                         "terms_of_service_acceptance": None},
@@ -187,6 +192,8 @@ def sessions_create(req: Request) -> Obj:
     }
     apply_creation_discounts(app, session, p)
     app.add(session)
+    if mode == "setup":
+        prepare_setup_session(app, session, p)
     return app.render(session)
 
 
@@ -241,8 +248,20 @@ def expire_session(app: Sandbox, session: Obj) -> None:
     pi = app.store.get(session.get("payment_intent") or "", "payment_intent")
     if pi and pi["status"] in ("requires_payment_method", "requires_confirmation", "requires_action"):
         pis.cancel_payment_intent(app, pi, "abandoned")
+    release_setup_intent(app, session)
     session.update(status="expired", url=None)
     app.emit("checkout.session.expired", session)
+
+
+def expire_due_sessions(app: Sandbox) -> None:
+    """Open sessions past ``expires_at`` expire by themselves (checked before every API request)."""
+    now = app.now()
+    for session in list(app.store.coll("checkout.session").values()):
+        if session["status"] == "open" and session["expires_at"] <= now:
+            expire_session(app, session)
+
+
+SWEEPERS.append(expire_due_sessions)
 
 
 def success_url(session: Obj, app: Sandbox) -> str:
@@ -251,17 +270,18 @@ def success_url(session: Obj, app: Sandbox) -> str:
 
 
 # ------------------------------------------------------------------------------ completion
-def _finish(app: Sandbox, session: Obj, pi: Obj, paid: bool) -> None:
+def _finish(app: Sandbox, session: Obj, intent: Obj, paid: bool) -> None:
     details = session.pop("_pending_details", None) or {}
     session["customer_details"] = {"address": None, "business_name": None, "email": details.get("email"),
                                    "individual_name": None, "name": details.get("name"), "phone": None,
                                    "tax_exempt": "none", "tax_ids": []}
     if session["mode"] == "subscription":
-        invoice = app.get("invoice", pi["_invoice"])
+        invoice = app.get("invoice", intent["_invoice"])
         session.update(subscription=invoice["subscription"], invoice=invoice["id"])
-    else:
-        session["payment_intent"] = pi["id"]
-    session.update(status="complete", payment_status="paid" if paid else "unpaid", url=None)
+    elif session["mode"] == "payment":
+        session["payment_intent"] = intent["id"]
+    payment_status = "no_payment_required" if session["mode"] == "setup" else "paid" if paid else "unpaid"
+    session.update(status="complete", payment_status=payment_status, url=None)
     redeem_payment_discount(app, session)
     app.emit("checkout.session.completed", session)
 
@@ -272,7 +292,8 @@ def _on_succeeded(app: Sandbox, pi: Obj) -> None:
         return
     if session["status"] == "open":
         _finish(app, session, pi, paid=True)
-    elif session["status"] == "complete" and session["payment_status"] == "unpaid":
+    elif session["status"] == "complete" and session["payment_status"] == "unpaid" and \
+            pi["capture_method"] != "manual":  # a captured authorization is not an async payment
         session["payment_status"] = "paid"
         app.emit("checkout.session.async_payment_succeeded", session)
 
@@ -292,6 +313,16 @@ def _on_processing(app: Sandbox, pi: Obj) -> None:
 pis.ON_SUCCEEDED.append(_on_succeeded)
 pis.ON_FAILED.append(_on_failed)
 pis.ON_PROCESSING.append(_on_processing)
+pis.ON_AUTHORIZED.append(_on_processing)  # manual capture: complete, unpaid until captured
+
+
+def _on_setup_succeeded(app: Sandbox, si: Obj) -> None:
+    session = app.store.get(si.get("_checkout_session") or "", "checkout.session")
+    if session and session["status"] == "open":
+        _finish(app, session, si, paid=False)
+
+
+ON_SETUP_SUCCEEDED.append(_on_setup_succeeded)
 
 
 def _ensure_customer(app: Sandbox, session: Obj, email: str, name: str) -> Obj | None:
@@ -347,6 +378,10 @@ def complete_session(app: Sandbox, session: Obj, form: dict[str, Any]) -> Obj:
         raise invalid("payment_method_type", "Use card or us_bank_account.")
     session["_pending_details"] = {"email": email, "name": name}
     customer = _ensure_customer(app, session, email, name)
+    if session["mode"] == "setup":
+        si, declined = confirm_setup_session(app, session, pm, customer)
+        return _outcome(app, session, "declined" if declined else "requires_action" if si["status"] ==
+                        "requires_action" else "complete", si, declined)
     if session["mode"] == "subscription":
         assert customer is not None
         attach(app, pm, customer)
@@ -382,6 +417,7 @@ def complete_session(app: Sandbox, session: Obj, form: dict[str, Any]) -> Obj:
                 receipt_email=pd.str("receipt_email") or email,
                 statement_descriptor=pd.str("statement_descriptor"),
                 statement_descriptor_suffix=pd.str("statement_descriptor_suffix"),
+                capture_method=pd.str("capture_method") or "automatic_async",
                 payment_method_types=[method], internal={"_checkout_session": session["id"]})
             session["payment_intent"] = pi["id"]
         elif customer and not pi.get("customer"):
@@ -396,7 +432,8 @@ def complete_session(app: Sandbox, session: Obj, form: dict[str, Any]) -> Obj:
     if pi["status"] == "requires_action":
         return _outcome(app, session, "requires_action", pi)
     if session["status"] == "complete":
-        return _outcome(app, session, "complete" if session["payment_status"] == "paid" else "processing", pi)
+        paid_or_held = session["payment_status"] == "paid" or pi["status"] == "requires_capture"
+        return _outcome(app, session, "complete" if paid_or_held else "processing", pi)
     last = pi.get("last_payment_error") or {}
     return _outcome(app, session, "declined", pi, {"message": last.get("message", "Your card was declined."),
                                                    "code": last.get("code"),
@@ -416,10 +453,12 @@ def _expiry(fp: Params) -> tuple[int, int | None]:
 
 def _outcome(app: Sandbox, session: Obj, outcome: str, pi: Obj | None = None,
              error: dict[str, Any] | None = None) -> Obj:
+    """``pi`` is the PaymentIntent, or in setup mode the SetupIntent, that the attempt used."""
     result: Obj = {
         "outcome": outcome,
         "checkout_session": app.render(session),
-        "payment_intent": pi["id"] if pi else None,
+        "payment_intent": pi["id"] if pi and pi["object"] == "payment_intent" else None,
+        "setup_intent": session["setup_intent"],
         "redirect_url": success_url(session, app) if outcome in ("complete", "processing") else None,
         "three_d_secure_url": None,
         "error": error,

@@ -29,7 +29,11 @@ def create_refund(app: Sandbox, charge: Obj, amount: int | None, reason: str | N
     if charge["status"] != "succeeded":
         raise unexpected_state(f"Charge {charge['id']} has not succeeded and cannot be refunded.",
                                "charge_not_refundable")
-    remaining = charge["amount_captured"] - charge["amount_refunded"]
+    if not charge["captured"]:
+        raise unexpected_state(f"Charge {charge['id']} has not been captured. Cancel its PaymentIntent "
+                               f"({charge['payment_intent']}) to release the authorization.", "charge_not_refundable")
+    # what a partial capture did not take was released as a refund already (capture.py)
+    remaining = charge["amount"] - charge["amount_refunded"]
     if remaining <= 0:
         raise StripeError(400, f"Charge {charge['id']} has already been refunded.",
                           code="charge_already_refunded")
@@ -42,6 +46,13 @@ def create_refund(app: Sandbox, charge: Obj, amount: int | None, reason: str | N
     options = options or {}
     for check in REFUND_CHECKS:
         check(app, charge, amount, options)
+    return record_refund(app, charge, amount, reason, metadata, options)
+
+
+def record_refund(app: Sandbox, charge: Obj, amount: int, reason: str | None, metadata: dict[str, str],
+                  options: RefundOptions | None, charge_event: str = "charge.refunded") -> Obj:
+    """Store a refund and emit its events. ``options=None`` releases an uncaptured authorization: no money
+    moved, so the refund hooks (balance, transfer reversal, fee refund) do not run."""
     refund: Obj = {
         "id": new_id("re_"),
         "object": "refund",
@@ -69,13 +80,14 @@ def create_refund(app: Sandbox, charge: Obj, amount: int | None, reason: str | N
     app.add(refund)
     before = app.render(charge)
     charge["amount_refunded"] += amount
-    charge["refunded"] = charge["amount_refunded"] >= charge["amount_captured"]
-    for hook in ON_REFUNDED:
-        hook(app, charge, refund, options)
+    charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+    if options is not None:
+        for hook in ON_REFUNDED:
+            hook(app, charge, refund, options)
     after = app.render(charge)
     app.emit("refund.created", refund)
-    app.emit("charge.refunded", charge, {k: before[k] for k in ("amount_refunded", "refunded", "refunds")
-                                         if before[k] != after[k]})
+    app.emit(charge_event, charge, {k: before[k] for k in ("amount_refunded", "refunded", "refunds")
+                                    if before[k] != after[k]})
     return refund
 
 
