@@ -30,6 +30,7 @@ from coursepay.api.resolver import make_resolver
 from coursepay.billing.core import BillingCore
 from coursepay.billing.customers import CustomerDirectory
 from coursepay.observability import logger, metrics, tracer
+from coursepay.reconciliation.sessions import CheckoutSessionRecovery
 from coursepay.refunds.repository import RefundRequestsRepository
 from coursepay.refunds.service import RefundService
 from coursepay.settings import load_settings
@@ -47,6 +48,7 @@ from coursepay.tracks.purchases import OpenPurchases, TrackPurchases
 from coursepay.tracks.service import TrackQueries
 from coursepay.tracks.settings import PaymentsSettings
 from coursepay.tracks.signups import SignupsRepository
+from coursepay.webhooks.relay import StripeEventRelay
 
 app = make_resolver()
 
@@ -71,7 +73,9 @@ def service() -> Services:
             core=core, tracks=tracks, customers=CustomerDirectory(settings.accounts_table, core.stripe),
             accounts=AccountsRepository(settings.accounts_table), signups=SignupsRepository(settings.payments_table),
             open_purchases=OpenPurchases(settings.payments_table),
-            publishable_key=lambda: publishable_key(settings.stripe_api_key_secret_id)),
+            publishable_key=lambda: publishable_key(settings.stripe_api_key_secret_id),
+            recover_session=CheckoutSessionRecovery(core.stripe, StripeEventRelay.for_resources(
+                settings.stripe_events_table, settings.event_bus_name)).recover_checkout_session),
         refunds=RefundService(payments, RefundRequestsRepository(settings.payments_table), core.audit, core.stripe,
                               core.publish),
     )

@@ -129,3 +129,42 @@ def test_signup_checkout_is_anonymous_and_the_success_page_waits_for_the_account
     assert "email" not in {k for k, v in body.items() if v}
     status, body = call(payments, lambda_context, "GET", "/checkout/sessions/cs_test_unknown/verify", route=verify)
     assert status == 404
+
+
+def test_a_signup_whose_webhook_was_lost_is_recovered_from_stripe_by_the_verify_route(
+        payments, lambda_context, aws, sandbox):
+    import json
+    import urllib.request
+
+    status, checkout = call(payments, lambda_context, "POST", "/tracks/DP/signup-checkout",
+                            route="/tracks/{trackId}/signup-checkout", body=URLS,
+                            headers={"Idempotency-Key": "lost-webhook-1234"})
+    assert status == 201, checkout
+    session_id = checkout["session_id"]
+    request = urllib.request.Request(
+        f"{sandbox.url}/_sandbox/checkout/sessions/{session_id}/complete", method="POST",
+        data=json.dumps({"email": "lost@example.com", "name": "Lost", "card_number": "4242424242424242",
+                         "exp": "12/40", "cvc": "123"}).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert json.loads(response.read())["outcome"] == "complete"
+    # no webhook endpoint is registered: the completion exists only at Stripe
+    events = aws.table("StripeEventsTable")
+    verify = "/checkout/sessions/{sessionId}/verify"
+    assert call(payments, lambda_context, "GET", f"/checkout/sessions/{session_id}/verify", route=verify)[0] == 202
+    assert events.scan()["Items"] == []  # a fresh sign-up does not ask Stripe yet
+
+    signups = aws.table("PaymentsTable")
+    signups.update_item(Key={"pk": f"SIGNUP#{session_id}", "sk": "SIGNUP"},
+                        UpdateExpression="SET created_at = :old",
+                        ExpressionAttributeValues={":old": "2026-01-01T00:00Z"})
+    status, body = call(payments, lambda_context, "GET", f"/checkout/sessions/{session_id}/verify", route=verify)
+    assert (status, body["status"]) == (202, "processing")  # the consumers fulfil it from the bus
+    stored = [item for item in events.scan()["Items"] if item["pk"].startswith("evt_")]
+    completed = [item for item in stored if item["type"] == "checkout.session.completed"]
+    assert [item["status"] for item in completed] == ["PUBLISHED"]
+    assert json.loads(completed[0]["payload"])["data"]["object"]["id"] == session_id
+    # polling again right away does not ask Stripe again (one check per interval, a conditional write)
+    before = signups.get_item(Key={"pk": f"SIGNUP#{session_id}", "sk": "SIGNUP"})["Item"]["recovery_checked_at"]
+    call(payments, lambda_context, "GET", f"/checkout/sessions/{session_id}/verify", route=verify)
+    after = signups.get_item(Key={"pk": f"SIGNUP#{session_id}", "sk": "SIGNUP"})["Item"]["recovery_checked_at"]
+    assert after == before

@@ -13,8 +13,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
+import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from coursepay.accounts.repository import AccountsRepository
@@ -25,6 +27,7 @@ from coursepay.billing.payments import Payment
 from coursepay.clock import iso_now
 from coursepay.errors import ConditionFailed, Conflict, InvalidRequest, NotFound, PaymentDeclined
 from coursepay.identity import ADMINS, STUDENTS, Principal
+from coursepay.observability import logger
 from coursepay.storage.dynamo import DynamoTable
 from coursepay.stripe_gateway.errors import stripe_errors
 from coursepay.tracks.catalogue import Track, TracksRepository
@@ -32,10 +35,11 @@ from coursepay.tracks.models import CheckoutRequest, CheckoutView, PaymentIntent
 from coursepay.tracks.signups import Signup, SignupsRepository
 
 if TYPE_CHECKING:
-    pass
+    from coursepay.reconciliation.sessions import SessionRecovery
 
 Channel = Literal["payment_intent", "checkout", "signup"]
 PAYABLE_INTENT_STATES = frozenset({"requires_payment_method", "requires_confirmation", "requires_action", "processing"})
+RECOVERY_AFTER_SECONDS = 10
 CLIENT_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
 SESSION_ID = re.compile(r"^cs_[A-Za-z0-9_]{1,200}$")
 
@@ -73,8 +77,10 @@ def _metadata(track: Track, channel: Channel, user_id: str | None) -> dict[str, 
 class TrackPurchases:
     def __init__(self, *, core: BillingCore, tracks: TracksRepository, customers: CustomerDirectory,
                  accounts: AccountsRepository, signups: SignupsRepository, open_purchases: OpenPurchases,
-                 publishable_key: Callable[[], str]) -> None:
+                 publishable_key: Callable[[], str],
+                 recover_session: Callable[[str], SessionRecovery] | None = None) -> None:
         self._core = core
+        self._recover = recover_session
         self._tracks = tracks
         self._enrollments = core.enrollments
         self._customers = customers
@@ -191,6 +197,21 @@ class TrackPurchases:
         return _checkout_view(session)
 
     # ------------------------------------------------------------------------------ success page
+    def _recover_if_stale(self, signup: Signup) -> None:
+        """A sign-up still processing after ``RECOVERY_AFTER_SECONDS`` may have lost its webhook: Stripe is asked
+        about the session and its missed events are relayed to the bus (``coursepay.reconciliation``), so the
+        buyer never waits on a lost webhook (nor on the next scheduled reconciliation)."""
+        if self._recover is None:
+            return
+        now = int(time.time())
+        created = int(datetime.fromisoformat(signup.created_at.replace("Z", "+00:00")).timestamp())
+        if now - created < RECOVERY_AFTER_SECONDS or not self._signups.claim_recovery_check(
+                signup.session_id, now=now, every_seconds=RECOVERY_AFTER_SECONDS):
+            return
+        recovery = self._recover(signup.session_id)
+        logger.info("sign-up recovery", session_id=signup.session_id, recovered=recovery.recovered,
+                    session_status=recovery.session_status)
+
     def verify_signup(self, session_id: str) -> SignupVerification:
         """``ready`` once the account exists and the student is enrolled; ``processing`` before (202). Never
         tokens: the student signs in with the credentials from the welcome e-mail."""
@@ -203,6 +224,7 @@ class TrackPurchases:
             raise NotFound("this checkout session expired without payment", field="sessionId",
                            code="checkout_expired")
         if signup.status != "ready":
+            self._recover_if_stale(signup)
             return SignupVerification(status="processing", session_id=session_id, track_id=signup.track_id,
                                       retry_after_seconds=2)
         track = self._tracks.get(signup.track_id)

@@ -47,6 +47,18 @@ class SignupsRepository:
             return None
         return item_to_model(Signup, item)
 
+    def claim_recovery_check(self, session_id: str, *, now: int, every_seconds: int) -> bool:
+        """True for the one caller that may ask Stripe about this sign-up now (at most once per
+        ``every_seconds``, however many success pages poll at once: a conditional write)."""
+        try:
+            self._table.update(_key(session_id), set_fields={"recovery_checked_at": now},
+                               condition="attribute_exists(pk) AND (attribute_not_exists(recovery_checked_at) "
+                                         "OR recovery_checked_at <= :due)",
+                               values={":due": now - every_seconds})
+        except ConditionFailed:
+            return False
+        return True
+
     def finish(self, session_id: str, status: SignupStatus, **fields: Any) -> None:
         """Move to a final state; ``ready`` is never undone (a late failure event changes nothing)."""
         with contextlib.suppress(ConditionFailed):
