@@ -126,3 +126,13 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture
 def endpoint(client: stripe.StripeClient, receiver: Receiver) -> Any:
     return client.v1.webhook_endpoints.create(params={"url": receiver.url, "enabled_events": ["*"]})
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh Chromium page (own context) for the hosted-page tests."""
+    context = browser.new_context()
+    p = context.new_page()
+    p.set_default_timeout(10_000)
+    yield p
+    context.close()

@@ -215,7 +215,8 @@ def test_repeating_coupon_stops_after_its_months_and_once_after_one(client, cloc
 def test_subscription_discount_update_and_removal(client, monthly, product) -> None:
     customer = _subscriber(client)
     other = client.v1.products.create(params={"name": "Other"})
-    only_other = client.v1.coupons.create(params={"percent_off": 50, "duration": "forever", "applies_to": {"products": [other.id]}})
+    only_other = client.v1.coupons.create(params={"percent_off": 50, "duration": "forever",
+                                                  "applies_to": {"products": [other.id]}})
     sub = client.v1.subscriptions.create(params={"customer": customer.id, "items": [{"price": monthly.id}],
                                                  "discounts": [{"coupon": only_other.id}],
                                                  "expand": ["latest_invoice"]})

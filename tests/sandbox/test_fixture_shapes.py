@@ -89,3 +89,45 @@ def test_objects_have_every_fixture_key(client, sandbox, control, fixtures, rece
     # plus: the subscription's embedded items carry their period, as the pinned API version has them
     item = served["subscription"]["items"]["data"][0]
     assert set(fixtures["subscription_item"]) <= set(item)
+
+
+def test_billing_objects_have_every_fixture_key(client, sandbox, control, fixtures) -> None:
+    """Coupons, promotion codes, discounts, invoice items (prorations) and the customer portal's objects."""
+    product = client.v1.products.create(params={"name": "Shape"})
+    price = client.v1.prices.create(params={"product": product.id, "unit_amount": 1000, "currency": "usd",
+                                            "recurring": {"interval": "month"}})
+    other = client.v1.prices.create(params={"product": product.id, "unit_amount": 3000, "currency": "usd",
+                                            "recurring": {"interval": "month"}})
+    coupon = client.v1.coupons.create(params={"percent_off": 20, "duration": "forever"})
+    gone = client.v1.coupons.create(params={"amount_off": 100, "currency": "usd"})
+    promo = client.v1.promotion_codes.create(params={"promotion": {"type": "coupon", "coupon": coupon.id}})
+    customer = client.v1.customers.create(params={"email": "shape@example.com"})
+    pm = client.v1.payment_methods.attach("pm_card_visa", params={"customer": customer.id})
+    client.v1.customers.update(customer.id, params={"invoice_settings": {"default_payment_method": pm.id}})
+    sub = client.v1.subscriptions.create(params={"customer": customer.id, "items": [{"price": price.id}],
+                                                 "discounts": [{"promotion_code": promo.id}]})
+    extra = client.v1.subscription_items.create(params={"subscription": sub.id, "price": other.id,
+                                                        "proration_behavior": "always_invoice"})
+    proration_invoice = client.v1.subscriptions.retrieve(sub.id).latest_invoice
+    item = client.v1.invoice_items.create(params={"customer": customer.id, "amount": 500, "currency": "usd"})
+    config = client.v1.billing_portal.configurations.create(params={"features": {"invoice_history": {
+        "enabled": True}}})
+    portal = client.v1.billing_portal.sessions.create(params={"customer": customer.id, "configuration": config.id})
+    served = [
+        ("coupon", _raw(sandbox, "GET", f"/v1/coupons/{coupon.id}")),
+        ("promotion_code", _raw(sandbox, "GET", f"/v1/promotion_codes/{promo.id}")),
+        ("discount", _raw(sandbox, "GET", f"/v1/subscriptions/{sub.id}?expand[]=discounts")["discounts"][0]),
+        ("invoiceitem", _raw(sandbox, "GET", f"/v1/invoiceitems/{item.id}")),
+        ("line_item", _raw(sandbox, "GET", f"/v1/invoices/{proration_invoice}/lines")["data"][0]),
+        ("billing_portal.configuration", _raw(sandbox, "GET", f"/v1/billing_portal/configurations/{config.id}")),
+        ("billing_portal.session", _raw(sandbox, "POST", "/v1/billing_portal/sessions",
+                                        {"customer": customer.id, "configuration": config.id})),
+        ("deleted_coupon", _raw(sandbox, "DELETE", f"/v1/coupons/{gone.id}")),
+        ("deleted_invoiceitem", _raw(sandbox, "DELETE", f"/v1/invoiceitems/{item.id}")),
+        ("deleted_subscription_item", _raw(sandbox, "DELETE", f"/v1/subscription_items/{extra.id}")),
+    ]
+    assert portal.url.startswith(sandbox.url)
+    assert served[4][1]["parent"]["type"] == "invoice_item_details"  # a proration line
+    problems = {kind: sorted(set(fixtures[kind]) - set(obj)) for kind, obj in served
+                if set(fixtures[kind]) - set(obj) or obj["object"] != kind.removeprefix("deleted_")}
+    assert problems == {}
