@@ -22,28 +22,9 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from local.stack.ses_messages import sent_messages
+
 SES_MESSAGES_PATH = "/_local/ses/messages"
-
-
-def _sent_messages() -> list[dict[str, Any]]:
-    from moto.ses.models import ses_backends
-
-    messages: list[dict[str, Any]] = []
-    for account_id, regions in ses_backends.items():
-        for region, backend in regions.items():
-            for message in backend.sent_messages:
-                entry: dict[str, Any] = {
-                    "id": message.id,
-                    "account_id": account_id,
-                    "region": region,
-                    "source": message.source,
-                    "destinations": message.destinations,
-                }
-                for attribute in ("subject", "body", "template", "template_data", "raw_data"):
-                    if hasattr(message, attribute):
-                        entry[attribute] = getattr(message, attribute)
-                messages.append(entry)
-    return messages
 
 
 class _LocalEndpoints:
@@ -55,7 +36,7 @@ class _LocalEndpoints:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == SES_MESSAGES_PATH and environ.get("REQUEST_METHOD") == "GET":
-            messages = _sent_messages()
+            messages = sent_messages()
             for message in messages:  # moto keeps no send time; the first read is close enough locally
                 message["seen_at"] = self._first_seen.setdefault(message["id"], time.time())
             body = json.dumps(messages).encode()

@@ -104,10 +104,10 @@ def drain(aws: Any, queue_logical_id: str) -> list[dict[str, Any]]:
 
 
 def sent_emails() -> list[dict[str, Any]]:
-    from moto.ses.models import ses_backends
+    """Every e-mail moto's SES accepted (oldest first): ``to``, ``subject``, ``body`` (plain text), ``html``."""
+    from local.stack.ses_messages import sent_messages
 
-    return [{"to": list(m.destinations.get("ToAddresses", [])), "subject": m.subject, "body": m.body}
-            for regions in ses_backends.values() for backend in regions.values() for m in backend.sent_messages]
+    return sent_messages()
 
 
 def complete_checkout(sandbox_url: str, session_id: str, email: str, name: str,

@@ -48,6 +48,33 @@ def seed_tracks() -> None:
     seed(load_settings(FulfilmentSettings).courses_table)
 
 
+SAMPLE_BUYER = ("7f1c2b9e-0000-4000-8000-000000000001", "ada@example.com")
+
+
+def seed_sample_buyer() -> None:
+    # The billing receipt sample is about a known buyer (every real flow writes the profile before the event),
+    # and the sender is a verified SES identity, as the deployment's README asks.
+    from coursepay import aws_clients
+    from coursepay.accounts.models import Profile
+    from coursepay.accounts.repository import AccountsRepository
+    from coursepay.settings import NotificationsSettings, load_settings
+
+    settings = load_settings(NotificationsSettings)
+    user_id, email = SAMPLE_BUYER
+    AccountsRepository(settings.accounts_table).save_profile(
+        Profile(user_id=user_id, email=email, name="Ada", created_at="2026-01-01T00:00:00Z"))
+    aws_clients.ses().verify_email_identity(EmailAddress=settings.email_sender)
+
+
+def receipt_sent(response: dict[str, Any]) -> None:
+    from tests.support.tracks import sent_emails
+
+    no_batch_failures(response)
+    [mail] = sent_emails()
+    assert (mail["to"], mail["subject"]) == ([SAMPLE_BUYER[1]], "Your receipt for Robots with Python")
+    assert "Amount paid: $99.00" in mail["body"]
+
+
 # sample file -> (logical id, function directory, prepare(event, invoke), check(response))
 SAMPLES: dict[str, tuple[str, str, Callable[..., dict[str, Any]], Callable[[dict[str, Any]], None]]] = {
     "accounts-register.json": ("AccountsFunction", "accounts", lambda event, invoke: event, http_ok(201)),
@@ -61,6 +88,8 @@ SAMPLES: dict[str, tuple[str, str, Callable[..., dict[str, Any]], Callable[[dict
                                     no_batch_failures),
     "notifications-sqs-batch.json": ("NotificationsFunction", "notifications", lambda event, invoke: event,
                                      no_batch_failures),
+    "notifications-billing-receipt.json": ("NotificationsFunction", "notifications",
+                                           lambda event, invoke: (seed_sample_buyer(), event)[1], receipt_sent),
 }
 
 

@@ -5,6 +5,7 @@ moto queues the bus feeds) through the provisioning and notifications consumers.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import uuid
 
@@ -87,7 +88,7 @@ def test_a_signed_in_purchase_enrolls_unlocks_project_one_provisions_and_welcome
     assert urls["superset"].startswith("https://superset.tools.coursepay.example/workspaces/dp-")
     assert student.user_id not in urls["superset"]
 
-    [mail] = [m for m in sent_emails() if m["to"] == [student.email]]
+    [mail] = [m for m in sent_emails() if m["to"] == [student.email] and m["subject"].startswith("Welcome to")]
     assert "Data Professional" in mail["subject"]
     assert "existing password" in mail["body"]
     assert "temporary password" not in mail["body"]
@@ -159,13 +160,19 @@ def test_payment_first_signup_creates_the_account_once_and_mails_a_temporary_pas
     assert not {"access_token", "id_token", "refresh_token", "password"} & set(body)
 
     notifications = drain(aws, "NotificationsQueue")
-    assert len(notifications) == 1
+    # once each: the enrollment (the welcome e-mail) and the billing core's payment.succeeded (the receipt)
+    assert sorted(json.loads(record["body"])["detail-type"] for record in notifications) == [
+        "payment.succeeded", "track.enrollment.created"]
     consumers("notifications").lambda_handler({"Records": notifications}, lambda_context)
-    [mail] = [m for m in sent_emails() if m["to"] == [email]]
+    mails = [m for m in sent_emails() if m["to"] == [email]]
+    welcome, receipt = sorted(m["subject"] for m in mails)
+    assert welcome == "Welcome to Data Professional"
+    assert receipt.startswith("Your receipt for Data Professional")
+    [mail] = [m for m in mails if m["subject"].startswith("Welcome to")]
     password = re.search(r"temporary password:\s+(\S+)", mail["body"]).group(1)
     assert "expires after 3 days" in mail["body"]
     # the temporary password is nowhere but in the e-mail (and Cognito): not on the bus, not in a table
-    assert password not in notifications[0]["body"]
+    assert all(password not in record["body"] for record in notifications)
     for table in ("PaymentsTable", "AccountsTable", "EnrollmentsTable", "AuditTable", "IdempotencyTable"):
         assert password not in str(aws.table(table).scan()["Items"])
     # the first sign-in must set a new password

@@ -1,10 +1,16 @@
-"""The welcome e-mail of a track enrollment (the notifications consumer's handlers), sent through SES.
+"""The e-mails of a track enrollment (the notifications consumer's handlers): the welcome e-mail, and the notice
+of a withdrawal that no refund e-mail already announced. Templates ``track_welcome`` and ``track_withdrawn``
+(``coursepay.notifications``), sent through SES.
 
 For an account created by payment-first sign-up (Cognito status FORCE_CHANGE_PASSWORD: nobody has signed in
 yet) this handler sets a fresh *temporary* password (AdminSetUserPassword, Permanent=false) right before
 sending, and the e-mail is the only place it is written: Cognito forces a new password at the first sign-in
 and lets the temporary one expire after the pool's TemporaryPasswordValidityDays. Accounts that already have a
 password get the same e-mail without credentials. See docs/decisions.md D5.
+
+A withdrawal because of a refund sends nothing here: the billing core's ``payment.refunded`` (full) e-mail
+says that the enrollment and its tools are withdrawn, with the amounts (``coursepay.notifications
+.refund_notices``), so one refund makes one e-mail. Other withdrawals (a lost dispute) get this notice.
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ from botocore.exceptions import ClientError
 
 from coursepay import aws_clients
 from coursepay.accounts.repository import AccountsRepository
-from coursepay.events.handlers import EnvelopeHandler
 from coursepay.errors import NotFound
 from coursepay.events.envelope import Envelope
+from coursepay.notifications.mailer import Mailer
+from coursepay.notifications.postbox import Postbox
+from coursepay.notifications.recipients import Recipients
 from coursepay.observability import logger
 from coursepay.settings import load_settings
 from coursepay.tracks.credentials import TEMPORARY_PASSWORD_VALIDITY_DAYS, temporary_password
@@ -25,22 +33,17 @@ from coursepay.tracks.events import TRACK_ENROLLED, TRACK_WITHDRAWN, TrackEnroll
 from coursepay.tracks.settings import TrackNotificationsSettings
 
 if TYPE_CHECKING:
+    from coursepay.events.handlers import EnvelopeHandler
     from coursepay.settings import NotificationsSettings
 
 NEEDS_NEW_PASSWORD = "FORCE_CHANGE_PASSWORD"
+REFUNDED = "refunded"  # TrackWithdrawn.reason of a withdrawal that a full refund caused
 
 
 class TrackMailer:
-    def __init__(self, accounts: AccountsRepository, user_pool_id: str, sender: str) -> None:
-        self._accounts = accounts
+    def __init__(self, postbox: Postbox, user_pool_id: str) -> None:
+        self._postbox = postbox
         self._pool = user_pool_id
-        self._sender = sender
-
-    def _recipient(self, user_id: str) -> tuple[str, str]:
-        profile = self._accounts.get_profile(user_id)
-        if profile is None:
-            raise NotFound(f"no profile for user {user_id}")  # retried: the profile is written before the event
-        return profile.email, profile.name
 
     def _issue_temporary_password(self, email: str) -> str | None:
         """A fresh temporary password if the account has never been signed into, else None."""
@@ -57,41 +60,30 @@ class TrackMailer:
         cognito.admin_set_user_password(UserPoolId=self._pool, Username=email, Password=password, Permanent=False)
         return password
 
-    def _send(self, to: str, subject: str, text: str) -> None:
-        aws_clients.ses().send_email(Source=self._sender, Destination={"ToAddresses": [to]},
-                                     Message={"Subject": {"Data": subject, "Charset": "UTF-8"},
-                                              "Body": {"Text": {"Data": text, "Charset": "UTF-8"}}})
-
     def on_enrolled(self, envelope: Envelope) -> None:
         event = TrackEnrolled.model_validate(envelope.data)
-        email, name = self._recipient(event.user_id)
-        password = self._issue_temporary_password(email)
-        if password:
-            sign_in = (f"Sign in with your e-mail address {email} and this temporary password:\n\n"
-                       f"    {password}\n\n"
-                       f"It expires after {TEMPORARY_PASSWORD_VALIDITY_DAYS} days and works once: at your first "
-                       "sign-in you choose your own password.")
-        else:
-            sign_in = f"Sign in with your e-mail address {email} and your existing password."
-        tools = "\n".join(f"  - {tool.name}" for tool in event.tools) or "  (none)"
-        text = (f"Hello {name},\n\nwelcome to the {event.track_name} track - your payment was received and you are "
-                f"enrolled.\n\n{sign_in}\n\nYour first project, \"{event.first_project}\", is unlocked. Your tools "
-                f"are being set up and appear on your dashboard:\n{tools}\n\nHappy learning!\n")
-        self._send(email, f"Welcome to {event.track_name}", text)
+        recipient = self._postbox.recipients.of(event.user_id)
+        password = self._issue_temporary_password(recipient.email)
+        self._postbox.send(recipient.email, "track_welcome", f"Welcome to {event.track_name}", recipient=recipient,
+                           track_name=event.track_name, temporary_password=password,
+                           password_validity_days=TEMPORARY_PASSWORD_VALIDITY_DAYS,
+                           first_project=event.first_project, tools=[tool.name for tool in event.tools])
         logger.info("welcome e-mail sent", user_id=event.user_id, track_id=event.track_id,
                     with_temporary_password=password is not None)
 
     def on_withdrawn(self, envelope: Envelope) -> None:
         event = TrackWithdrawn.model_validate(envelope.data)
-        email, name = self._recipient(event.user_id)
-        self._send(email, f"Your {event.track_name} enrollment has ended",
-                   f"Hello {name},\n\nyour payment for the {event.track_name} track was refunded in full, so your "
-                   "enrollment and its tools have been withdrawn.\n")
+        if event.reason == REFUNDED:
+            logger.info("withdrawal notice left to the refund e-mail", user_id=event.user_id,
+                        track_id=event.track_id, payment_id=event.payment_id)
+            return
+        self._postbox.send_to_user(event.user_id, "track_withdrawn", f"Your {event.track_name} enrollment has ended",
+                                   track_name=event.track_name, reason=event.reason)
 
 
 def handlers(settings: NotificationsSettings) -> dict[str, EnvelopeHandler]:
     """Registered in coursepay.consumers.notifications.handlers()."""
     track_settings = load_settings(TrackNotificationsSettings)
-    mailer = TrackMailer(AccountsRepository(settings.accounts_table), track_settings.user_pool_id,
-                         settings.email_sender)
+    postbox = Postbox(Recipients(AccountsRepository(settings.accounts_table)), Mailer(settings.email_sender))
+    mailer = TrackMailer(postbox, track_settings.user_pool_id)
     return {TRACK_ENROLLED: mailer.on_enrolled, TRACK_WITHDRAWN: mailer.on_withdrawn}

@@ -1,0 +1,38 @@
+"""Sends a rendered e-mail through SES as one MIME message: ``multipart/alternative`` with the plain-text part
+first and the HTML part second (mail clients show the last part they can display).
+
+``SendRawEmail`` rather than ``SendEmail``: SES builds the same MIME message from ``SendEmail``'s Html and Text,
+but this way the exact bytes sent are ours, and moto (the local stack and the unit tests) keeps them whole,
+where its ``SendEmail`` keeps only the HTML body.
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.policy import SMTP
+
+from coursepay import aws_clients
+from coursepay.notifications.rendering import RenderedEmail
+
+
+def mime_message(sender: str, to: str, email: RenderedEmail) -> bytes:
+    message = EmailMessage(policy=SMTP)
+    message["Subject"] = email.subject
+    message["From"] = sender
+    message["To"] = to
+    # quoted-printable keeps the message 7-bit ASCII, as SES wants raw messages (names, €, ¥ are not)
+    message.set_content(email.text, cte="quoted-printable")
+    message.add_alternative(email.html, subtype="html", cte="quoted-printable")
+    return message.as_bytes()
+
+
+class Mailer:
+    def __init__(self, sender: str) -> None:
+        self._sender = sender
+
+    def send(self, to: str, email: RenderedEmail) -> str:
+        """Sends ``email`` to ``to``; returns SES's message id."""
+        # No Destinations: SES sends to the message's To header, the one place the recipient is written.
+        response = aws_clients.ses().send_raw_email(Source=self._sender,
+                                                    RawMessage={"Data": mime_message(self._sender, to, email)})
+        return response["MessageId"]
