@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import pages, portal_page, resources  # noqa: F401  (importing registers the routes)
+from . import connect_pages, pages, portal_page, resources  # noqa: F401  (importing registers the routes)
 from .app import API_VERSION, SWEEPERS, Sandbox, dumps
 from .errors import StripeError, api_key_error
 from .forms import decode_form, decode_query
+from .resources.connect_accounts import acting_account
 from .router import PUBLISHABLE, ROUTER, Request, Response
 from .store import Store, new_id
 from .webhook_delivery import WebhookDelivery
@@ -137,7 +138,8 @@ def _handle_api(app: Sandbox, handler: Any, method: str, path: str, query: str, 
 
     idem_key = headers.get("idempotency-key") if method == "POST" else None
     fingerprint = json.dumps([method, path, params], sort_keys=True)
-    store_key = f"{api_key}:{idem_key}"
+    stripe_account = headers.get("stripe-account") or None  # Connect: act as this connected account
+    store_key = f"{api_key}:{stripe_account}:{idem_key}" if stripe_account else f"{api_key}:{idem_key}"
     if idem_key:
         out_headers["Idempotency-Key"] = idem_key
     with app.lock:
@@ -166,6 +168,7 @@ def _handle_api(app: Sandbox, handler: Any, method: str, path: str, query: str, 
         status = 200
         try:
             expire_due(app)
+            app.store.account = acting_account(app, stripe_account)
             data = handler(req)
             expand = req.p.list("expand")
             if expand:
@@ -179,6 +182,7 @@ def _handle_api(app: Sandbox, handler: Any, method: str, path: str, query: str, 
             out_headers["Stripe-Should-Retry"] = "false"
             return _json_response(500, crash.body(), out_headers)
         finally:
+            app.store.account = None
             app.current_request_id = None
             app.current_idempotency_key = None
         if idem_key:

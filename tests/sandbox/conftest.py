@@ -136,3 +136,21 @@ def page(browser: Any) -> Iterator[Any]:
     p.set_default_timeout(10_000)
     yield p
     context.close()
+
+
+def connected_account(client: stripe.StripeClient, **params: Any) -> Any:
+    """A Custom connected account whose requirements the platform filled through the API (charges and payouts
+    enabled, bank account 000123456789)."""
+    return client.v1.accounts.create(params={
+        "type": "custom", "country": "US", "email": "instructor@example.com", "business_type": "individual",
+        "capabilities": {"card_payments": {"requested": True}, "transfers": {"requested": True}},
+        "business_profile": {"url": "https://instructor.example"},
+        "individual": {"first_name": "Ada", "last_name": "Lovelace", "email": "instructor@example.com",
+                       "dob": {"day": 10, "month": 12, "year": 1985}, "ssn_last_4": "0000"},
+        "external_account": "btok_us_verified", "tos_acceptance": {"date": 1_700_000_000, "ip": "127.0.0.1"},
+        **params})
+
+
+@pytest.fixture
+def account(client: stripe.StripeClient) -> Any:
+    return connected_account(client)

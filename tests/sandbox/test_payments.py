@@ -220,20 +220,20 @@ def test_cancel_and_state_errors(client) -> None:
     assert exc.value.code == "amount_too_small"
 
 
-def test_application_fee_and_transfer_data(client) -> None:
+def test_application_fee_and_transfer_data(client, account) -> None:
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.payment_intents.create(params={"amount": 1000, "currency": "usd", "application_fee_amount": 100})
     assert exc.value.param == "application_fee_amount"
     pi = client.v1.payment_intents.create(params={
         "amount": 1000, "currency": "usd", "application_fee_amount": 100,
-        "transfer_data": {"destination": "acct_1Instructor"}, "payment_method": "pm_card_visa", "confirm": True})
+        "transfer_data": {"destination": account.id}, "payment_method": "pm_card_visa", "confirm": True})
     assert pi.application_fee_amount == 100
     assert pi.transfer_data is not None
-    assert pi.transfer_data.destination == "acct_1Instructor"
+    assert pi.transfer_data.destination == account.id
     charge = client.v1.charges.retrieve(pi.latest_charge)
     assert charge.application_fee_amount == 100
     assert charge.transfer_data is not None
-    assert charge.transfer_data.destination == "acct_1Instructor"
+    assert charge.transfer_data.destination == account.id
 
 
 def test_refunds_full_partial_and_limits(client) -> None:

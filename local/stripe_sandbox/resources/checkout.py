@@ -19,6 +19,7 @@ from ..store import new_id
 from . import payment_intents as pis
 from .checkout_discounts import apply_creation_discounts, redeem_payment_discount, subscription_discounts
 from .checkout_setup import check_setup_params, confirm_setup_session, prepare_setup_session, release_setup_intent
+from .connect_accounts import destination_account
 from .customers import create_customer
 from .intent_options import capture_method, setup_future_usage
 from .payment_methods import attach, bank_payment_method, card_payment_method
@@ -142,6 +143,10 @@ def sessions_create(req: Request) -> Obj:
         if mode != "payment":
             raise invalid("payment_intent_data", "You can not pass `payment_intent_data` in `subscription` mode.")
         pi_data.allow(*PI_DATA_KEYS)
+        if "transfer_data" in pi_data:
+            transfer_data = pi_data.sub("transfer_data")
+            transfer_data.allow("destination")
+            destination_account(app, transfer_data.req("destination"), transfer_data.name("destination"))
         capture_method(pi_data)
         setup_future_usage(pi_data)
         if pi_data.raw("application_fee_amount") and "transfer_data" not in pi_data and \

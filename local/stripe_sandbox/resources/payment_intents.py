@@ -18,6 +18,7 @@ from ..router import Request, api, publishable, retrieve_route
 from ..store import new_id
 from ._util import nullable_str
 from .client_side import check_client_secret, client_view, is_publishable, retrieve_intent, visible_error
+from .connect_accounts import destination_account
 from .intent_options import (
     AUTHORIZATION_WINDOW,
     CONFIRM_PUBLISHABLE,
@@ -462,13 +463,16 @@ def _transfer_data(app: Sandbox, p: Params, amount: int, headers: dict[str, str]
     if "transfer_data" in p:
         t = p.sub("transfer_data")
         t.allow("destination", "amount")
-        destination = t.req("destination")
-        if not destination.startswith("acct_"):
-            raise StripeError(400, f"No such destination: '{destination}'", code="resource_missing",
-                              param="transfer_data[destination]")
+        destination = destination_account(app, t.req("destination"), "transfer_data[destination]")["id"]
         transfer = {"destination": destination}
         if t.int("amount") is not None:
-            transfer["amount"] = t.int("amount")
+            transfer["amount"] = t.amount("amount")
+            if transfer["amount"] > amount or "application_fee_amount" in p:
+                raise invalid("transfer_data[amount]", "transfer_data[amount] must not exceed the amount and cannot "
+                              "be combined with application_fee_amount.", "parameter_invalid_integer")
+    if p.str("on_behalf_of"):
+        raise invalid("on_behalf_of", "The sandbox does not support on_behalf_of (settlement merchant).",
+                      "parameter_invalid_string")
     fee = p.amount("application_fee_amount", required=False, allow_zero=True)
     if fee is not None:
         if transfer is None and not headers.get("stripe-account"):
@@ -516,6 +520,7 @@ def payment_intents_create(req: Request) -> Obj:
         capture_method=capture_method(p) or "automatic_async",
     )
     pi["shipping"] = ship
+    pi["transfer_group"] = p.str("transfer_group")
     if requested is not None:
         pi["payment_method_options"]["card"]["request_three_d_secure"] = requested
     if pm is not None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ..app import Obj
+from collections.abc import Callable
+
+from ..app import Obj, Sandbox
 from ..errors import invalid, unexpected_state
 from ..router import Request, api, retrieve_route
 from ..store import new_id
@@ -10,6 +12,8 @@ from .customers import delete_customer
 from .subscriptions_invoices import advance_clock
 
 DELETES_AFTER = 30 * 24 * 3600
+# Hooks run after a clock advanced to a frozen time (payouts arrive: payouts.py)
+ON_ADVANCED: list[Callable[[Sandbox, int], None]] = []
 
 
 @api("POST", "/v1/test_helpers/test_clocks")
@@ -55,6 +59,8 @@ def clocks_advance(req: Request) -> Obj:
     response = app.render(clock)
     app.emit("test_helpers.test_clock.advancing", clock)
     advance_clock(app, clock, target)
+    for hook in ON_ADVANCED:
+        hook(app, target)
     clock["status"] = "ready"
     app.emit("test_helpers.test_clock.ready", clock)
     response["frozen_time"] = target

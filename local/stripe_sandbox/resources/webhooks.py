@@ -62,6 +62,7 @@ def endpoints_create(req: Request) -> Obj:
         raise invalid("url", "Invalid URL: URL must be publicly accessible and use http or https.", "url_invalid")
     endpoint = new_endpoint(app, url, _validate_events(p.list("enabled_events")), None, p.str("description"))
     endpoint["metadata"] = metadata_update({}, p.raw("metadata"))
+    endpoint["_connect"] = bool(p.bool("connect", False))  # events of connected accounts (webhook_delivery)
     if p.str("api_version"):
         endpoint["api_version"] = p.str("api_version")
     return _render_endpoint(app, endpoint, with_secret=True)
