@@ -65,9 +65,6 @@ class CognitoIdentity:
                 raise self._unexpected(error) from error
         return attributes["sub"]
 
-    def delete_user(self, email: str) -> None:
-        aws_clients.cognito().admin_delete_user(UserPoolId=self._pool, Username=email)
-
     def find_user_id(self, email: str) -> str | None:
         try:
             response = aws_clients.cognito().admin_get_user(UserPoolId=self._pool, Username=email)

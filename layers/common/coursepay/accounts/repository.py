@@ -36,10 +36,6 @@ class AccountsRepository:
         item = self.table.get(user_key(user_id))
         return _profile(item) if item else None
 
-    def find_by_email(self, email: str) -> Profile | None:
-        items, _ = self.table.query_page(partition=("gsi1pk", f"EMAIL#{email}"), index="gsi1", limit=1)
-        return _profile(items[0]) if items else None
-
     def get_item(self, user_id: str) -> dict[str, Any] | None:
         return self.table.get(user_key(user_id))
 

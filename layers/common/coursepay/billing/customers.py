@@ -29,11 +29,6 @@ class CustomerDirectory:
         item = self._table.get({"pk": f"USER#{user_id}", "sk": CUSTOMER_SK})
         return str(item["customer_id"]) if item else None
 
-    def user_id_of(self, customer_id: str) -> str | None:
-        items, _ = self._table.query_page(partition=("gsi1pk", f"STRIPE_CUSTOMER#{customer_id}"), index="gsi1",
-                                          limit=1)
-        return str(items[0]["user_id"]) if items else None
-
     def ensure_customer(self, user_id: str, email: str, name: str | None = None) -> str:
         existing = self.customer_id_of(user_id)
         if existing:

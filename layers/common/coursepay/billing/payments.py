@@ -88,9 +88,6 @@ class PaymentsRepository:
         so a refund or dispute event never misses a payment linked just before it."""
         self.table.put({"pk": f"PI#{payment_intent_id}", "sk": "PAYMENT_REF", "payment_id": payment_id})
 
-    def save(self, payment: Payment) -> None:
-        self.table.put(_to_item(payment.model_copy(update={"updated_at": iso_now()})))
-
     def get(self, payment_id: str) -> Payment | None:
         item = self.table.get(_key(payment_id))
         return _from_item(item) if item else None

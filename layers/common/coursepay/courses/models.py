@@ -119,11 +119,6 @@ class Course(BaseModel):
     def price_id_of(self, pricing: PricingType) -> str | None:
         return self.monthly_price_id if pricing == "monthly" else self.one_time_price_id
 
-    @property
-    def billing_complete(self) -> bool:
-        return self.stripe_product_id is not None and all(
-            self.price_of(pricing) is None or self.price_id_of(pricing) is not None for pricing in PRICING_TYPES)
-
     def pricing_view(self) -> dict[str, Any]:
         def option(pricing: PricingType) -> dict[str, Any] | None:
             amount = self.price_of(pricing)
@@ -166,8 +161,3 @@ class PriceRecord(BaseModel):
     created_at: str = Field(default_factory=iso_now)
     superseded_at: str | None = None
     archived_at: str | None = None
-
-
-class CoursePage(BaseModel):
-    items: list[dict[str, Any]]
-    next_cursor: str | None = None

@@ -109,10 +109,6 @@ class CoursesRepository:
             self.table.put_new({"pk": f"COURSE#{record.course_id}", "sk": f"PRICE#{record.price_id}",
                                 **record.model_dump(exclude_none=True)})
 
-    def get_price(self, course_id: str, price_id: str) -> PriceRecord | None:
-        item = self.table.get({"pk": f"COURSE#{course_id}", "sk": f"PRICE#{price_id}"})
-        return item_to_model(PriceRecord, item) if item else None
-
     def set_price_state(self, course_id: str, price_id: str, **fields: str) -> None:
         self.table.update({"pk": f"COURSE#{course_id}", "sk": f"PRICE#{price_id}"}, set_fields=fields,
                           condition="attribute_exists(pk)")

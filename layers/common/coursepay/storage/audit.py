@@ -48,6 +48,3 @@ class AuditTrail:
             "before": _plain(entry.before),
             "after": _plain(entry.after),
         })
-
-    def history(self, entity: str) -> list[dict[str, Any]]:
-        return self._table.query_all(partition=("pk", entity))
