@@ -6,24 +6,20 @@ outcome before Checkout Sessions do, and both before a dispute test card's dispu
 """
 
 from . import (  # noqa: F401
-    application_fees,
     balance,
     billing_portal,
     capture,
     checkout,
-    connect_accounts,
-    connect_links,
     control,
     coupons,
     customers,
     disputes,
     events,
-    external_accounts,
     invoice_items,
     invoice_preview,
     payment_intents,
     payment_methods,
-    payouts,
+    plans,
     products_prices,
     promotion_codes,
     refunds,
@@ -31,6 +27,5 @@ from . import (  # noqa: F401
     subscription_updates,
     subscriptions_invoices,
     test_clocks,
-    transfers,
     webhooks,
 )

@@ -162,7 +162,8 @@ def _check_lookup_key(app: Sandbox, key: str, transfer: bool, exclude: str | Non
             app.emit("price.updated", other, {"lookup_key": before["lookup_key"]})
 
 
-def create_price(app: Sandbox, p: Params) -> Obj:
+def create_price(app: Sandbox, p: Params, price_id: str | None = None) -> Obj:
+    """A price from Prices API parameters; ``price_id`` is a plan's own id (POST /v1/plans, plans.py)."""
     currency = p.currency()
     unit_amount = p.amount("unit_amount", required=False, allow_zero=True)
     if unit_amount is None:
@@ -190,7 +191,7 @@ def create_price(app: Sandbox, p: Params) -> Obj:
     if tax_behavior not in ("unspecified", "inclusive", "exclusive"):
         raise invalid("tax_behavior", "Invalid tax_behavior", "parameter_invalid_string")
     price: Obj = {
-        "id": new_id("price_"),
+        "id": price_id or new_id("price_"),
         "object": "price",
         "active": bool(p.bool("active", True)),
         "billing_scheme": "per_unit",

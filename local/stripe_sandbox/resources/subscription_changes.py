@@ -25,6 +25,7 @@ from .billing_periods import day_label, prorated, proration_behaviour
 from .discounts import is_active, percent_off_total
 from .invoice_items import create_invoice_item, pending_items
 from .payment_methods import card_error, card_of
+from .plans import item_plan
 from .products_prices import create_price
 from .subscriptions_invoices import (
     create_invoice,
@@ -194,7 +195,7 @@ def parse_item_changes(app: Sandbox, sub: Obj, p: Params) -> list[ItemChange]:
     changes = []
     for i, entry in enumerate(p.list("items")):
         ip = Params(entry if isinstance(entry, dict) else {}, f"items[{i}]")
-        ip.allow("id", "price", "price_data", "quantity", "metadata", "deleted")
+        ip.allow("id", "price", "plan", "price_data", "quantity", "metadata", "deleted")
         item = app.get("subscription_item", ip.req("id"), f"items[{i}][id]") if ip.str("id") else None
         if item is not None and item["subscription"] != sub["id"]:
             raise invalid(f"items[{i}][id]", f"The subscription item {item['id']} belongs to another subscription.")
@@ -217,8 +218,11 @@ def parse_item_changes(app: Sandbox, sub: Obj, p: Params) -> list[ItemChange]:
 
 
 def item_price(app: Sandbox, sub: Obj, ip: Params, *, required: bool) -> Obj | None:
-    """``price`` or ``price_data`` of an item entry, checked against the subscription."""
-    if "price_data" in ip:
+    """``price``, ``price_data`` or (legacy) ``plan`` of an item entry, checked against the subscription."""
+    plan = item_plan(app, ip)
+    if plan is not None:
+        price = plan
+    elif "price_data" in ip:
         pd = ip.sub("price_data")
         pd.allow("currency", "product", "recurring", "unit_amount", "unit_amount_decimal", "tax_behavior")
         price = create_price(app, pd)

@@ -199,8 +199,8 @@ def subscriptions_cancel(req: Request) -> Obj:
 @api("POST", "/v1/subscription_items")
 def subscription_items_create(req: Request) -> Obj:
     app, p = req.app, req.p
-    p.allow("subscription", "price", "price_data", "quantity", "metadata", "proration_behavior", "proration_date",
-            "payment_behavior")
+    p.allow("subscription", "price", "plan", "price_data", "quantity", "metadata", "proration_behavior",
+            "proration_date", "payment_behavior")
     sub = app.get("subscription", p.req("subscription"), "subscription")
     price = item_price(app, sub, p, required=True)
     assert price is not None
@@ -215,7 +215,7 @@ def subscription_items_create(req: Request) -> Obj:
 @api("POST", "/v1/subscription_items/{id}")
 def subscription_items_update(req: Request) -> Obj:
     app, p = req.app, req.p
-    p.allow("price", "price_data", "quantity", "metadata", "proration_behavior", "proration_date",
+    p.allow("price", "plan", "price_data", "quantity", "metadata", "proration_behavior", "proration_date",
             "payment_behavior", "off_session")
     item = app.get("subscription_item", req.args["id"])
     sub = app.get("subscription", item["subscription"])

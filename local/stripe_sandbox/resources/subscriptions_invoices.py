@@ -23,6 +23,7 @@ from .discounts import Requested, materialize, parse_discounts, retire_discounts
 from .invoice_builder import build_invoice, finalize_invoice, price_line
 from .invoice_items import item_line, pending_items
 from .payment_methods import card_error, card_of, resolve_payment_method
+from .plans import item_plan, plan_object
 from .subscription_lifecycle import (
     collect_while_paused,
     parse_missing_payment_method,
@@ -36,22 +37,10 @@ INCOMPLETE_EXPIRY = 23 * 3600
 PAYMENT_BEHAVIOURS = ("allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete")
 
 
-def _plan(price: Obj) -> Obj:
-    rec = price["recurring"] or {}
-    return {
-        "id": price["id"], "object": "plan", "active": price["active"], "amount": price["unit_amount"],
-        "amount_decimal": price["unit_amount_decimal"], "billing_scheme": "per_unit", "created": price["created"],
-        "currency": price["currency"], "interval": rec.get("interval"), "interval_count": rec.get("interval_count"),
-        "livemode": False, "metadata": price["metadata"], "meter": None, "nickname": price["nickname"],
-        "product": price["product"], "tiers_mode": None, "transform_usage": None,
-        "trial_period_days": rec.get("trial_period_days"), "usage_type": "licensed",
-    }
-
-
 def _render_item(app: Sandbox, obj: Obj, out: Obj) -> None:
     price = app.get("price", obj["_price"])
     out["price"] = app.render(price)
-    out["plan"] = _plan(price)
+    out["plan"] = plan_object(price)
 
 
 def _render_subscription(app: Sandbox, obj: Obj, out: Obj) -> None:
@@ -395,8 +384,11 @@ def _items_param(app: Sandbox, p: Params) -> list[tuple[Obj, int, dict[str, str]
     result = []
     for i, entry in enumerate(raw):
         ip = Params(entry if isinstance(entry, dict) else {}, f"items[{i}]")
-        ip.allow("price", "quantity", "metadata", "price_data")
-        if "price_data" in ip:
+        ip.allow("price", "plan", "quantity", "metadata", "price_data")
+        plan = item_plan(app, ip)
+        if plan is not None:
+            price = plan
+        elif "price_data" in ip:
             from .products_prices import create_price
 
             price = create_price(app, ip.sub("price_data"))
