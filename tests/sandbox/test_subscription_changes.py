@@ -293,3 +293,22 @@ def test_unsupported_update_parameters_fail_loudly(client, clock, prices) -> Non
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.subscriptions.update(sub.id, params={"proration_date": T0 - DAY})
     assert exc.value.param == "proration_date"
+
+
+def test_save_default_payment_method_on_subscription(client, clock, prices) -> None:
+    basic, _ = prices
+    customer = _customer(client, clock.id, with_card=False)
+    sub = client.v1.subscriptions.create(params={
+        "customer": customer.id, "items": [{"price": basic.id}], "payment_behavior": "default_incomplete",
+        "payment_settings": {"save_default_payment_method": "on_subscription"}, "expand": ["latest_invoice.payments"]})
+    assert (sub.status, sub.default_payment_method) == ("incomplete", None)
+    pi_id = sub.latest_invoice.payments.data[0].payment.payment_intent
+    confirmed = client.v1.payment_intents.confirm(pi_id, params={"payment_method": "pm_card_visa"})
+    after = client.v1.subscriptions.retrieve(sub.id)
+    assert (after.status, after.default_payment_method) == ("active", confirmed.payment_method)
+    _advance(client, clock, FEB1 + 3600)  # the renewal is charged to the saved card
+    assert client.v1.invoices.list(params={"subscription": sub.id, "limit": 1}).data[0].status == "paid"
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.subscriptions.create(params={"customer": customer.id, "items": [{"price": basic.id}],
+                                               "payment_settings": {"payment_method_types": ["card"]}})
+    assert exc.value.code == "parameter_unknown"

@@ -150,6 +150,9 @@ def _mark_paid(app: Sandbox, invoice: Obj, pi: Obj | None) -> None:
     if customer and customer["delinquent"]:
         customer["delinquent"] = False
     sub = app.store.get(invoice["subscription"], "subscription") if invoice.get("subscription") else None
+    if sub and pi is not None and not sub["default_payment_method"] and \
+            sub["payment_settings"]["save_default_payment_method"] == "on_subscription":
+        sub["default_payment_method"] = pi["payment_method"]
     if sub and sub["status"] in ("incomplete", "past_due"):
         still_open = [i for i in app.store.all("invoice")
                       if i.get("subscription") == sub["id"] and i["status"] == "open"]
@@ -210,6 +213,7 @@ def create_subscription(
     trial_end: int | None = None,
     missing_payment_method: str | None = None,
     discounts: list[Requested] | None = None,
+    save_default_payment_method: str = "off",
     internal: dict[str, Any] | None = None,
 ) -> Obj:
     """A subscription and its first invoice, paid per ``payment_behavior`` ($0 during a ``trial_end`` trial)."""
@@ -251,7 +255,7 @@ def create_subscription(
         "livemode": False, "managed_payments": None, "metadata": metadata or {},
         "next_pending_invoice_item_invoice": None, "on_behalf_of": None, "pause_collection": None,
         "payment_settings": {"payment_method_options": None, "payment_method_types": None,
-                             "save_default_payment_method": "off"},
+                             "save_default_payment_method": save_default_payment_method},
         "pending_invoice_item_interval": None, "pending_setup_intent": None, "pending_update": None,
         "schedule": None, "start_date": start, "status": "trialing" if trial_end else "incomplete",
         "test_clock": customer.get("test_clock"), "transfer_data": None, "trial_end": trial_end,
@@ -414,6 +418,12 @@ def subscriptions_create(req: Request) -> Obj:
             "add_invoice_items", "trial_period_days", "trial_end", "trial_settings", "discounts", "cancel_at")
     customer = app.get("customer", p.req("customer"), "customer")
     proration_behaviour(p)  # only matters for backdating / billing_cycle_anchor, which the sandbox lacks
+    settings = p.sub("payment_settings")
+    settings.allow("save_default_payment_method")
+    save_pm = settings.str("save_default_payment_method", "off")
+    if save_pm not in ("off", "on_subscription"):
+        raise invalid("payment_settings[save_default_payment_method]", "Invalid save_default_payment_method: must "
+                      "be one of off or on_subscription", "parameter_invalid_string")
     now = app.now_for(customer["id"])
     trial_end = parse_trial_end(p, now, allow_days=True)
     cancel_at = p.int("cancel_at")
@@ -454,7 +464,8 @@ def subscriptions_create(req: Request) -> Obj:
         payment_behavior=behaviour, off_session=bool(p.bool("off_session", False)),
         cancel_at_period_end=bool(p.bool("cancel_at_period_end", False)), cancel_at=cancel_at,
         description=p.str("description"), trial_end=trial_end if isinstance(trial_end, int) else None,
-        missing_payment_method=parse_missing_payment_method(p), discounts=discounts)
+        missing_payment_method=parse_missing_payment_method(p), discounts=discounts,
+        save_default_payment_method=str(save_pm))
     return app.render(sub)
 
 
