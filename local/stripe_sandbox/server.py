@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import connect_pages, pages, portal_page, resources  # noqa: F401  (importing registers the routes)
+from . import connect_pages, pages, portal_page, resources, save_card_page  # noqa: F401  (importing registers the routes)
 from .app import API_VERSION, SWEEPERS, Sandbox, dumps
 from .errors import StripeError, api_key_error
 from .forms import decode_form, decode_query
