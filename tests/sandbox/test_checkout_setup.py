@@ -138,3 +138,28 @@ def test_checkout_payment_with_setup_future_usage(client, control) -> None:
     again = client.v1.payment_intents.create(params={"amount": 2500, "currency": "usd", "customer": done.customer,
                                                      "payment_method": pm.id, "off_session": True, "confirm": True})
     assert again.status == "succeeded"
+
+
+@pytest.mark.parametrize(("params", "param", "code"), [
+    ({"phone_number_collection": {"enabled": True}}, "phone_number_collection[enabled]", "parameter_invalid_boolean"),
+    ({"automatic_tax": {"enabled": True}}, "automatic_tax[enabled]", "parameter_invalid_boolean"),
+    ({"invoice_creation": {"enabled": True}}, "invoice_creation[enabled]", "parameter_invalid_boolean"),
+    ({"billing_address_collection": "required"}, "billing_address_collection", "parameter_invalid_string"),
+    ({"payment_method_types": ["ideal"]}, "payment_method_types", "parameter_invalid_string"),
+    ({"currency": "eur"}, "currency", "parameter_invalid_string"),
+    ({"custom_text": {"submit": {"message": "Thanks"}}}, "custom_text", "parameter_unknown"),
+    ({"consent_collection": {"terms_of_service": "required"}}, "consent_collection", "parameter_unknown"),
+    ({"saved_payment_method_options": {"payment_method_save": "enabled"}}, "saved_payment_method_options",
+     "parameter_unknown"),
+])
+def test_checkout_options_the_page_cannot_honour_are_refused(client, params, param, code) -> None:
+    product = client.v1.products.create(params={"name": "Lesson"})
+    price = client.v1.prices.create(params={"product": product.id, "unit_amount": 1000, "currency": "usd"})
+    base = {"mode": "payment", "line_items": [{"price": price.id, "quantity": 1}]}
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.checkout.sessions.create(params={**base, **params})
+    assert (exc.value.param, exc.value.code) == (param, code)
+    # switched off (or the default) they are fine
+    ok = client.v1.checkout.sessions.create(params={**base, "phone_number_collection": {"enabled": False},
+                                                    "billing_address_collection": "auto", "currency": "usd"})
+    assert ok.status == "open"

@@ -18,6 +18,7 @@ from ..router import Request, api, retrieve_route
 from ..store import new_id
 from . import payment_intents as pis
 from .checkout_discounts import apply_creation_discounts, redeem_payment_discount, subscription_discounts
+from .checkout_options import refuse_unsupported_options
 from .checkout_setup import check_setup_params, confirm_setup_session, prepare_setup_session, release_setup_intent
 from .connect_accounts import destination_account
 from .customers import create_customer
@@ -96,12 +97,12 @@ PI_DATA_KEYS = ("metadata", "description", "setup_future_usage", "application_fe
 @api("POST", "/v1/checkout/sessions")
 def sessions_create(req: Request) -> Obj:
     app, p = req.app, req.p
+    # custom_text, consent_collection, saved_payment_method_options... are unknown: the page has none of them
     p.allow("mode", "line_items", "success_url", "cancel_url", "customer", "customer_email", "customer_creation",
             "metadata", "client_reference_id", "payment_intent_data", "subscription_data", "setup_intent_data",
-            "expires_at",
-            "payment_method_types", "locale", "allow_promotion_codes", "billing_address_collection", "submit_type",
-            "ui_mode", "phone_number_collection", "custom_text", "consent_collection", "payment_method_collection",
-            "saved_payment_method_options", "automatic_tax", "invoice_creation", "currency", "discounts")
+            "expires_at", "payment_method_types", "locale", "allow_promotion_codes", "billing_address_collection",
+            "submit_type", "ui_mode", "phone_number_collection", "payment_method_collection", "automatic_tax",
+            "invoice_creation", "currency", "discounts")
     mode = p.req("mode")
     if mode not in ("payment", "subscription", "setup"):
         raise invalid("mode", "Invalid mode: must be one of payment, setup, or subscription",
@@ -131,6 +132,7 @@ def sessions_create(req: Request) -> Obj:
     elif mode != "subscription" and not customer:
         creation = "if_required"
     items = _parse_line_items(app, p, mode) if mode != "setup" else []
+    refuse_unsupported_options(p, mode, items[0]["currency"] if items else None)
     now = app.now()
     expires_at = p.int("expires_at", now + DAY)
     assert expires_at is not None
