@@ -316,3 +316,47 @@ def test_unknown_list_filters_are_rejected(sandbox, path, param) -> None:
     r = requests.get(f"{sandbox.url}{path}", auth=(API_KEY, ""), timeout=5)
     assert r.status_code == 400, r.text
     assert (r.json()["error"]["code"], r.json()["error"]["param"]) == ("parameter_unknown", param)
+
+
+def test_customer_profile_fields_are_kept(client) -> None:
+    shipping = {"name": "Ada Lovelace", "phone": "+441234", "address": {"line1": "1 Analytical Way", "country": "GB"}}
+    customer = client.v1.customers.create(params={"email": "profile@example.com", "preferred_locales": ["en-GB"],
+                                                  "tax_exempt": "exempt", "shipping": shipping})
+    assert (customer.preferred_locales, customer.tax_exempt) == (["en-GB"], "exempt")
+    assert customer.shipping is not None
+    assert (customer.shipping.name, customer.shipping.address.line1) == ("Ada Lovelace", "1 Analytical Way")
+    created = client.v1.events.list(params={"type": "customer.created"}).data[0]
+    assert created.data.object.tax_exempt == "exempt"
+    updated = client.v1.customers.update(customer.id, params={"tax_exempt": "none", "shipping": ""})
+    assert (updated.tax_exempt, updated.shipping) == ("none", None)
+    for params, param in (({"tax_exempt": "sometimes"}, "tax_exempt"),
+                          ({"shipping": {"name": "x", "address": {"line1": "y"}, "carrier": "UPS"}},
+                           "shipping[carrier]"),
+                          ({"invoice_settings": {"custom_fields": ""}}, "invoice_settings[custom_fields]"),
+                          ({"default_source": "card_x"}, "default_source")):
+        with pytest.raises(stripe.InvalidRequestError) as exc:
+            client.v1.customers.update(customer.id, params=params)
+        assert exc.value.param == param
+
+
+def test_charge_update_keeps_shipping_fraud_report_and_transfer_group(client) -> None:
+    pi = client.v1.payment_intents.create(params={"amount": 1000, "currency": "usd", "payment_method": "pm_card_visa",
+                                                  "confirm": True})
+    charge = client.v1.charges.update(pi.latest_charge, params={
+        "fraud_details": {"user_report": "safe"}, "transfer_group": "order-7",
+        "shipping": {"name": "Ada", "address": {"line1": "1 Way"}, "tracking_number": "T1"}})
+    assert charge.fraud_details.to_dict() == {"user_report": "safe"}
+    assert charge.transfer_group == "order-7"
+    assert charge.shipping.tracking_number == "T1"
+    assert [c.id for c in client.v1.charges.list(params={"transfer_group": "order-7"}).data] == [charge.id]
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.charges.update(charge.id, params={"fraud_details": {"user_report": "maybe"}})
+    assert exc.value.param == "fraud_details[user_report]"
+
+
+@pytest.mark.parametrize(("path", "param"), [("/v1/charges?status=succeeded", "status"),
+                                             ("/v1/customers?name=x", "name")])
+def test_more_unknown_list_filters_are_rejected(sandbox, path, param) -> None:
+    r = requests.get(f"{sandbox.url}{path}", auth=(API_KEY, ""), timeout=5)
+    assert r.status_code == 400, r.text
+    assert (r.json()["error"]["code"], r.json()["error"]["param"]) == ("parameter_unknown", param)

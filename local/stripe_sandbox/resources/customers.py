@@ -6,11 +6,14 @@ import secrets
 from typing import Any
 
 from ..app import Obj, Sandbox
+from ..errors import invalid
 from ..forms import Params, metadata_update
 from ..router import Request, api
 from ..store import new_id
 from ._util import address, nullable_str, update_with_event
+from .intent_options import shipping
 
+TAX_EXEMPT = ("none", "exempt", "reverse")
 CUSTOMER_FIELDS = ("email", "name", "description", "phone", "metadata", "address", "payment_method",
                    "invoice_settings", "test_clock", "preferred_locales", "shipping", "tax_exempt")
 
@@ -18,7 +21,7 @@ CUSTOMER_FIELDS = ("email", "name", "description", "phone", "metadata", "address
 def create_customer(app: Sandbox, *, email: str | None = None, name: str | None = None,
                     description: str | None = None, phone: str | None = None,
                     metadata: dict[str, str] | None = None, test_clock: str | None = None,
-                    addr: dict[str, Any] | None = None) -> Obj:
+                    addr: dict[str, Any] | None = None, profile: Obj | None = None) -> Obj:
     if test_clock is None:
         default_clock = app.store.config.get("default_test_clock")
         if default_clock and app.store.get(default_clock, "test_helpers.test_clock"):
@@ -49,22 +52,37 @@ def create_customer(app: Sandbox, *, email: str | None = None, name: str | None 
         "shipping": None,
         "tax_exempt": "none",
         "test_clock": test_clock,
+        **(profile or {}),
     }
     app.add(customer)
     app.emit("customer.created", customer)
     return customer
 
 
+def _profile(p: Params) -> Obj:
+    """``preferred_locales``, ``shipping`` and ``tax_exempt``, where given."""
+    profile: Obj = {}
+    if "preferred_locales" in p:
+        profile["preferred_locales"] = [str(locale) for locale in p.list("preferred_locales")]
+    if "shipping" in p:
+        profile["shipping"] = shipping(p, tracking=False)
+    if "tax_exempt" in p:
+        exempt = p.str("tax_exempt") or "none"
+        if exempt not in TAX_EXEMPT:
+            raise invalid("tax_exempt", "Invalid tax_exempt: must be one of none, exempt or reverse",
+                          "parameter_invalid_string")
+        profile["tax_exempt"] = exempt
+    return profile
+
+
 def _set_default_pm(app: Sandbox, customer: Obj, p: Params) -> None:
     settings = p.sub("invoice_settings")
-    settings.allow("default_payment_method", "custom_fields", "footer", "rendering_options")
+    settings.allow("default_payment_method", "footer")
     if "default_payment_method" in settings:
         pm_id = settings.str("default_payment_method")
         if pm_id:
             pm = app.get("payment_method", pm_id, "invoice_settings[default_payment_method]")
             if pm.get("customer") != customer["id"]:
-                from ..errors import invalid
-
                 raise invalid("invoice_settings[default_payment_method]",
                               f"No such PaymentMethod: '{pm_id}'; It's possible this PaymentMethod exists on "
                               "one of your connected accounts, in which case you should retry this request "
@@ -81,7 +99,7 @@ def customers_create(req: Request) -> Obj:
     customer = create_customer(
         app, email=p.str("email"), name=p.str("name"), description=p.str("description"), phone=p.str("phone"),
         metadata=metadata_update({}, p.raw("metadata")), test_clock=p.str("test_clock"),
-        addr=address(p.raw("address")),
+        addr=address(p.raw("address")), profile=_profile(p),
     )
     if p.str("payment_method") or "invoice_settings" in p:
         from .payment_methods import attach
@@ -109,7 +127,7 @@ def customers_retrieve(req: Request) -> Obj:
 @api("POST", "/v1/customers/{id}")
 def customers_update(req: Request) -> Obj:
     app, p = req.app, req.p
-    p.allow(*(f for f in CUSTOMER_FIELDS if f not in ("payment_method", "test_clock")), "default_source")
+    p.allow(*(f for f in CUSTOMER_FIELDS if f not in ("payment_method", "test_clock")))
     customer = app.get("customer", req.args["id"])
 
     def mutate() -> None:
@@ -120,6 +138,7 @@ def customers_update(req: Request) -> Obj:
             customer["metadata"] = metadata_update(customer["metadata"], p.raw("metadata"))
         if "address" in p:
             customer["address"] = address(p.raw("address"))
+        customer.update(_profile(p))
         if "invoice_settings" in p:
             _set_default_pm(app, customer, p)
 
@@ -152,6 +171,7 @@ def delete_customer(app: Sandbox, customer: Obj) -> None:
 @api("GET", "/v1/customers")
 def customers_list(req: Request) -> Obj:
     app, p = req.app, req.p
+    p.allow("email", "test_clock", "created", "limit", "starting_after", "ending_before")
     objs = app.store.all("customer")
     if "email" in p:
         objs = [o for o in objs if o["email"] == p.str("email")]
@@ -169,8 +189,10 @@ def customers_search(req: Request) -> Obj:
 @api("GET", "/v1/customers/{id}/payment_methods")
 def customer_payment_methods(req: Request) -> Obj:
     app, p = req.app, req.p
+    p.allow("type", "allow_redisplay", "limit", "starting_after", "ending_before")
     customer = app.get("customer", req.args["id"])
     objs = [pm for pm in app.store.all("payment_method") if pm.get("customer") == customer["id"]]
-    if p.str("type"):
-        objs = [pm for pm in objs if pm["type"] == p.str("type")]
+    for key in ("type", "allow_redisplay"):
+        if p.str(key):
+            objs = [pm for pm in objs if pm[key] == p.str(key)]
     return app.list_response(objs, p, f"/v1/customers/{customer['id']}/payment_methods")

@@ -1,4 +1,5 @@
-"""Parameters PaymentIntents share between create, update and confirm (capture, future usage, shipping)."""
+"""Parameters PaymentIntents share between create, update and confirm (capture, future usage, shipping);
+charges and customers take the same ``shipping``."""
 
 from __future__ import annotations
 
@@ -35,14 +36,17 @@ def setup_future_usage(p: Params) -> str | None:
     return _one_of(p, "setup_future_usage", FUTURE_USAGES)
 
 
-def shipping(p: Params) -> Obj | None:
-    """``shipping[…]`` as Stripe stores it (``name`` and ``address[line1]`` required); ``shipping=`` clears it."""
+def shipping(p: Params, *, tracking: bool = True) -> Obj | None:
+    """``shipping[…]`` as Stripe stores it (``name`` and ``address[line1]`` required); ``shipping=`` clears it.
+    A customer's shipping has no ``carrier`` / ``tracking_number`` (``tracking=False``)."""
     s = p.sub("shipping")
-    s.allow(*SHIPPING)
+    s.allow(*(SHIPPING if tracking else SHIPPING[:3]))
     s.sub("address").allow(*EMPTY_ADDRESS)
     if not s.data:
         return None
     s.req("name")
     s.sub("address").req("line1")
-    return {"address": address(s.raw("address")), "carrier": s.str("carrier"), "name": s.str("name"),
-            "phone": s.str("phone"), "tracking_number": s.str("tracking_number")}
+    result = {"address": address(s.raw("address")), "name": s.str("name"), "phone": s.str("phone")}
+    if tracking:
+        result.update(carrier=s.str("carrier"), tracking_number=s.str("tracking_number"))
+    return result

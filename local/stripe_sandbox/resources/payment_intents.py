@@ -650,6 +650,19 @@ def charges_update(req: Request) -> Obj:
     for key in ("description", "receipt_email"):
         if key in p:
             charge[key] = nullable_str(p.raw(key), key)
+    if "shipping" in p:
+        charge["shipping"] = shipping(p)
+    if "fraud_details" in p:
+        report = p.sub("fraud_details")
+        report.allow("user_report")
+        if report.str("user_report") not in ("fraudulent", "safe"):
+            raise invalid("fraud_details[user_report]", "Invalid user_report: must be one of fraudulent or safe",
+                          "parameter_invalid_string")
+        charge["fraud_details"] = {"user_report": report.str("user_report")}
+    if "transfer_group" in p:
+        if charge["transfer_group"]:  # Stripe lets a charge join a group once
+            raise invalid("transfer_group", f"This charge already has a transfer_group ({charge['transfer_group']}).")
+        charge["transfer_group"] = p.str("transfer_group")
     after = app.render(charge)
     prev = {k: before[k] for k in before if before[k] != after.get(k)}
     if prev:
@@ -660,8 +673,9 @@ def charges_update(req: Request) -> Obj:
 @api("GET", "/v1/charges")
 def charges_list(req: Request) -> Obj:
     app, p = req.app, req.p
+    p.allow("customer", "payment_intent", "transfer_group", "created", "limit", "starting_after", "ending_before")
     objs = app.store.all("charge")
-    for key in ("customer", "payment_intent"):
+    for key in ("customer", "payment_intent", "transfer_group"):
         if p.str(key):
             objs = [o for o in objs if o[key] == p.str(key)]
     return app.list_response(objs, p, "/v1/charges")
