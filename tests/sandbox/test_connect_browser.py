@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,15 +14,6 @@ pytestmark = pytest.mark.browser
 
 RETURN_URL = "http://127.0.0.1:9/connect/return"
 REFRESH_URL = "http://127.0.0.1:9/connect/refresh"
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context()
-    p = context.new_page()
-    p.set_default_timeout(10_000)
-    yield p
-    context.close()
 
 
 def _link(client: stripe.StripeClient, account: Any) -> Any:

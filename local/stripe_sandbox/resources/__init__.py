@@ -6,19 +6,24 @@ outcome before Checkout Sessions do, and both before a dispute test card's dispu
 """
 
 from . import (  # noqa: F401
+    application_fees,
     balance,
     billing_portal,
     capture,
     checkout,
+    connect_accounts,
+    connect_links,
     control,
     coupons,
     customers,
     disputes,
     events,
+    external_accounts,
     invoice_items,
     invoice_preview,
     payment_intents,
     payment_methods,
+    payouts,
     plans,
     products_prices,
     promotion_codes,
@@ -27,5 +32,6 @@ from . import (  # noqa: F401
     subscription_updates,
     subscriptions_invoices,
     test_clocks,
+    transfers,
     webhooks,
 )

@@ -12,7 +12,7 @@ from ..forms import metadata_update
 from ..router import Request, api, retrieve_route
 from ..store import new_id
 from . import payment_intents as pis
-from ._util import filtered_list
+from ._util import child_routes, embedded_list, filtered_list
 from .balance import APPLICATION_ID, add_transaction
 
 LABELS["application_fee"] = "application fee"
@@ -86,9 +86,7 @@ pis.ON_CHARGE_CAPTURED.append(_direct_charge_fee)
 
 
 def _render_fee(app: Sandbox, obj: Obj, out: Obj) -> None:
-    refunds = [r for r in app.store.all_any("fee_refund") if r["fee"] == obj["id"]]
-    out["refunds"] = {"object": "list", "data": [app.render(r) for r in refunds[:10]],
-                      "has_more": len(refunds) > 10, "url": f"/v1/application_fees/{obj['id']}/refunds"}
+    out["refunds"] = embedded_list(app, "fee_refund", "fee", obj["id"], f"/v1/application_fees/{obj['id']}/refunds")
 
 
 RENDERERS["application_fee"] = _render_fee
@@ -111,32 +109,4 @@ def fee_refunds_create(req: Request) -> Obj:
     return app.render(refund)
 
 
-def _fee_refund(req: Request) -> Obj:
-    fee = req.app.get("application_fee", req.args["fee"], "fee")
-    refund = req.app.get("fee_refund", req.args["id"])
-    if refund["fee"] != fee["id"]:
-        raise StripeError(404, f"No such fee refund: '{refund['id']}'", code="resource_missing", param="id")
-    return refund
-
-
-@api("GET", "/v1/application_fees/{id}/refunds")
-def fee_refunds_list(req: Request) -> Obj:
-    app, p = req.app, req.p
-    p.allow("limit", "starting_after", "ending_before")
-    fee = app.get("application_fee", req.args["id"])
-    objs = [r for r in app.store.all("fee_refund") if r["fee"] == fee["id"]]
-    return app.list_response(objs, p, f"/v1/application_fees/{fee['id']}/refunds")
-
-
-@api("GET", "/v1/application_fees/{fee}/refunds/{id}")
-def fee_refunds_retrieve(req: Request) -> Obj:
-    req.p.allow()
-    return req.app.render(_fee_refund(req))
-
-
-@api("POST", "/v1/application_fees/{fee}/refunds/{id}")
-def fee_refunds_update(req: Request) -> Obj:
-    req.p.allow("metadata")
-    refund = _fee_refund(req)
-    refund["metadata"] = metadata_update(refund["metadata"], req.p.raw("metadata"))
-    return req.app.render(refund)
+child_routes("/v1/application_fees", "refunds", "application_fee", "fee_refund", "fee", "fee refund")

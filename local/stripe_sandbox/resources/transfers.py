@@ -16,7 +16,7 @@ from ..router import Request, api, retrieve_route
 from ..store import new_id
 from . import payment_intents as pis
 from . import refunds
-from ._util import filtered_list, nullable_str, update_with_event
+from ._util import child_routes, embedded_list, filtered_list, nullable_str, update_with_event
 from .application_fees import create_application_fee, fee_of_charge, refund_fee
 from .balance import add_transaction, fee_detail, require_available
 from .connect_accounts import destination_account
@@ -115,9 +115,8 @@ def reverse_transfer(app: Sandbox, transfer: Obj, amount: int | None, *, source_
 
 
 def _render_transfer(app: Sandbox, obj: Obj, out: Obj) -> None:
-    reversals = [r for r in app.store.all_any("transfer_reversal") if r["transfer"] == obj["id"]]
-    out["reversals"] = {"object": "list", "data": [app.render(r) for r in reversals[:10]],
-                        "has_more": len(reversals) > 10, "url": f"/v1/transfers/{obj['id']}/reversals"}
+    out["reversals"] = embedded_list(app, "transfer_reversal", "transfer", obj["id"],
+                                     f"/v1/transfers/{obj['id']}/reversals")
 
 
 RENDERERS["transfer"] = _render_transfer
@@ -244,37 +243,9 @@ def reversals_create(req: Request) -> Obj:
         source = app.get("charge", transfer["source_transaction"]) if transfer["source_transaction"] else None
         fee = fee_of_charge(app, source["id"]) if source else None
         if fee is not None:
-            refund_fee(app, fee, min(fee["amount"] - fee["amount_refunded"],
-                                     reversal["amount"] * fee["amount"] // transfer["amount"]))
+            refund_fee(app, fee, _proportional(reversal["amount"], transfer["amount"], fee["amount"],
+                                               fee["amount"] - fee["amount_refunded"]))
     return app.render(reversal)
 
 
-def _reversal(req: Request) -> Obj:
-    transfer = req.app.get("transfer", req.args["transfer"], "transfer")
-    reversal = req.app.get("transfer_reversal", req.args["id"])
-    if reversal["transfer"] != transfer["id"]:
-        raise StripeError(404, f"No such transfer reversal: '{reversal['id']}'", code="resource_missing", param="id")
-    return reversal
-
-
-@api("GET", "/v1/transfers/{id}/reversals")
-def reversals_list(req: Request) -> Obj:
-    app, p = req.app, req.p
-    p.allow("limit", "starting_after", "ending_before")
-    transfer = app.get("transfer", req.args["id"])
-    objs = [r for r in app.store.all("transfer_reversal") if r["transfer"] == transfer["id"]]
-    return app.list_response(objs, p, f"/v1/transfers/{transfer['id']}/reversals")
-
-
-@api("GET", "/v1/transfers/{transfer}/reversals/{id}")
-def reversals_retrieve(req: Request) -> Obj:
-    req.p.allow()
-    return req.app.render(_reversal(req))
-
-
-@api("POST", "/v1/transfers/{transfer}/reversals/{id}")
-def reversals_update(req: Request) -> Obj:
-    req.p.allow("metadata")
-    reversal = _reversal(req)
-    reversal["metadata"] = metadata_update(reversal["metadata"], req.p.raw("metadata"))
-    return req.app.render(reversal)
+child_routes("/v1/transfers", "reversals", "transfer", "transfer_reversal", "transfer", "transfer reversal")
