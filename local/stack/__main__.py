@@ -22,6 +22,10 @@ def main(argv: list[str] | None = None) -> int:
         "--parameter", action="append", default=[], metavar="NAME=VALUE", help="template parameter override"
     )
     parser.add_argument("--quiet", action="store_true", help="log to the state directory only")
+    parser.add_argument(
+        "--schedule-interval", type=float, default=None, metavar="SECONDS",
+        help="run every Schedule event this often (default: the template's rate)",
+    )
     args = parser.parse_args(argv)
     overrides = dict(item.split("=", 1) for item in args.parameter)
 
@@ -41,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         parameter_overrides=overrides,
         warm=True,
         echo_logs=not args.quiet,
+        schedule_interval=args.schedule_interval,
     )
     try:
         stack.start()

@@ -274,6 +274,7 @@ def add_cors_headers(cors: CorsSpec, request: HttpRequest, response: HttpRespons
 # ---------------------------------------------------------------------------------------------- gateway
 
 LocalRoute = Callable[[HttpRequest], HttpResponse]
+LocalAction = Callable[[HttpRequest, dict[str, str]], HttpResponse]  # (request, path parameters)
 Invoker = Callable[[str, dict[str, Any]], Invocation]
 
 
@@ -289,6 +290,7 @@ class ApiGateway:
         account_id: str,
         log: Callable[[str], None],
         local_routes: Mapping[str, LocalRoute] | None = None,
+        local_actions: Mapping[str, LocalAction] | None = None,
     ) -> None:
         self.api = api
         self.router = Router(api.routes)
@@ -298,6 +300,8 @@ class ApiGateway:
         self._log = log
         # Extras of the local stack (outbox, health) live under /_local/ and never shadow template routes.
         self._local_routes = dict(local_routes or {})
+        # POST control routes of the local stack, keyed by path template ("/_local/schedules/{function}/run").
+        self._local_actions = dict(local_actions or {})
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         request_id = base64.b64encode(secrets.token_bytes(10)).decode()
@@ -314,6 +318,12 @@ class ApiGateway:
         if local is not None and request.method in ("GET", "HEAD"):
             return local(request)
         method = request.method.upper()
+        if method == "POST" and path.startswith("/_local/"):
+            segments = path.strip("/").split("/")
+            for template, action in self._local_actions.items():
+                parameters = _match_path(template, segments)
+                if parameters is not None:
+                    return action(request, parameters)
         cors = self.api.cors
         if cors is not None and method == "OPTIONS" and request.header("access-control-request-method"):
             return preflight_response(cors, request)  # API Gateway answers preflights itself

@@ -1,5 +1,5 @@
 """The orchestrator: starts moto and the Stripe sandbox, provisions template.yaml, serves the HTTP API,
-runs the functions and the SQS event sources, seeds demo data; stops all of it.
+runs the functions, the SQS event sources and the schedules, seeds demo data; stops all of it.
 
     stack = LocalStack(api_port=0, aws_port=0, stripe_port=0, seed=True)
     stack.start()            # returns when ready
@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import boto3
 
@@ -28,14 +28,20 @@ from local.stack.lambda_runtime import DUMMY_CREDENTIALS, LambdaRuntime
 from local.stack.outbox import OUTBOX_JSON_PATH, OUTBOX_PATH, Outbox
 from local.stack.provision import ProvisionedStack, provision
 from local.stack.sam import SamModel, build_model
+from local.stack.scheduler import Scheduler
 from local.stack.seed import DEMO_USERS, SeedContext, run_seed
 from local.stack.sqs_poller import SqsPoller
 from local.stack.template import DEFAULT_REGION, DEFAULT_STACK_NAME, DEFAULT_TEMPLATE, REPO_ROOT
+
+if TYPE_CHECKING:
+    from stripe.params import WebhookEndpointCreateParams
 
 STRIPE_SECRET_KEY = "sk_test_local_coursepay"
 STRIPE_PUBLISHABLE_KEY = "pk_test_local_coursepay"
 LOCAL_ORIGINS = ("http://localhost:{api}", "http://127.0.0.1:{api}", "http://localhost:8080")
 HEALTH_PATH = "/_local/health"
+RUN_SCHEDULE_PATH = "/_local/schedules/{function}/run"
+WEBHOOK_PATHS = {"StripeWebhookSecret": "/webhooks/stripe", "StripeConnectWebhookSecret": "/webhooks/stripe/connect"}
 
 
 class StackLog:
@@ -93,7 +99,9 @@ class LocalStack:
         max_workers_per_function: int = 2,
         warm: bool = False,
         echo_logs: bool = False,
+        schedule_interval: float | None = None,
     ) -> None:
+        """``schedule_interval``: seconds between runs of every ``Schedule`` event (None: the template's rate)."""
         self._ports = {"api": api_port, "aws": aws_port, "stripe": stripe_port}
         self._seed = seed
         self.state_dir = Path(state_dir).resolve()
@@ -105,6 +113,7 @@ class LocalStack:
         self._max_workers = max_workers_per_function
         self._warm = warm
         self._echo = echo_logs
+        self._schedule_interval = schedule_interval
 
         self.api_url = ""
         self.aws_endpoint = ""
@@ -115,6 +124,7 @@ class LocalStack:
         self.model: SamModel | None = None
         self.runtime: LambdaRuntime | None = None
         self.webhook_secret: str | None = None
+        self.connect_webhook_secret: str | None = None
         self.startup_seconds: float | None = None
         self.log: StackLog | None = None
 
@@ -123,6 +133,7 @@ class LocalStack:
         self._stripe: Any = None
         self._api: ApiServer | None = None
         self._pollers: list[SqsPoller] = []
+        self.scheduler: Scheduler | None = None
         self._stopped = False
 
     # ------------------------------------------------------------------------------------------ start
@@ -174,6 +185,15 @@ class LocalStack:
             log=log,
             max_workers=self._max_workers,
         )
+        self.scheduler = Scheduler(
+            self.model.schedules,
+            self.runtime.invoke,
+            region=self.region,
+            account_id=self.provisioned.resolver.account_id,
+            stack_name=self.stack_name,
+            log=log,
+            interval_override_s=self._schedule_interval,
+        )
         self._api.start(self._gateway(log))
         self._pollers = [
             SqsPoller(
@@ -187,7 +207,8 @@ class LocalStack:
         ]
         for poller in self._pollers:
             poller.start()
-        phase("API, functions, queue pollers")
+        self.scheduler.start()
+        phase("API, functions, queue pollers, schedules")
         if self._seed:
             run_seed(self.seed_context())
             phase("demo data")
@@ -270,22 +291,37 @@ class LocalStack:
             self._register_webhook(secrets)
 
     def _register_webhook(self, secrets: Any) -> None:
-        """The sandbox's webhook endpoint for our API; its signing secret goes where the function reads it."""
+        """The sandbox's webhook endpoints for our API (platform, Connect); each signing secret goes where the
+        function reads it."""
+        self.webhook_secret = self._register_endpoint(secrets, "StripeWebhookSecret", connect=False)
+        self.connect_webhook_secret = self._register_endpoint(secrets, "StripeConnectWebhookSecret", connect=True)
+
+    def _register_endpoint(self, secrets: Any, secret_logical_id: str, *, connect: bool) -> str | None:
         import stripe
 
         client = stripe.StripeClient(STRIPE_SECRET_KEY, base_addresses={"api": self.stripe_url})
+        url = f"http://127.0.0.1:{self._api_port()}{WEBHOOK_PATHS[secret_logical_id]}"
+        params: WebhookEndpointCreateParams = {"url": url, "enabled_events": ["*"]}
+        if connect:
+            # NOTE: the sandbox accepts `connect` but does not act on it until its Connect support lands: till then
+            # this endpoint also receives the platform's events, which the relay stores once (by event id).
+            params["connect"] = True
         try:
-            endpoint = client.v1.webhook_endpoints.create(
-                params={"url": f"http://127.0.0.1:{self._api_port()}/webhooks/stripe", "enabled_events": ["*"]}
-            )
+            endpoint = client.v1.webhook_endpoints.create(params=params)
+        except stripe.InvalidRequestError as error:
+            if not connect or error.param != "connect":
+                self._require_log()(f"[stack] WARNING: no Stripe webhook endpoint registered for {url}: {error}")
+                return None
+            self._require_log()("[stack] the Stripe sandbox refuses `connect`: Connect endpoint registered without it")
+            endpoint = client.v1.webhook_endpoints.create(params={"url": url, "enabled_events": ["*"]})
         except stripe.StripeError as error:
-            self._require_log()(f"[stack] WARNING: no Stripe webhook endpoint registered: {error}")
-            return
-        self.webhook_secret = str(endpoint.secret)
+            self._require_log()(f"[stack] WARNING: no Stripe webhook endpoint registered for {url}: {error}")
+            return None
+        secret = str(endpoint.secret)
         secrets.put_secret_value(
-            SecretId=self.outputs["StripeWebhookSecret"],
-            SecretString=json.dumps({"signing_secret": self.webhook_secret}),
+            SecretId=self.outputs[secret_logical_id], SecretString=json.dumps({"signing_secrets": [secret]})
         )
+        return secret
 
     def _api_port(self) -> int:
         assert self._api is not None
@@ -323,7 +359,27 @@ class LocalStack:
                 OUTBOX_JSON_PATH: outbox.json_response,
                 HEALTH_PATH: lambda request: HttpResponse.json(200, {"status": "ok"}),
             },
+            local_actions={RUN_SCHEDULE_PATH: self._run_schedule},
         )
+
+    def _run_schedule(self, request: Any, parameters: dict[str, str]) -> HttpResponse:
+        """``POST /_local/schedules/{FunctionLogicalId}/run``: the function's schedules run once now; answers when
+        they finished (200, or 500 when an invocation failed), 404 for a function without a Schedule event."""
+        assert self.scheduler is not None
+        function = parameters["function"]
+        runs = self.scheduler.run_now(function)
+        if not runs:
+            known = sorted(self.scheduler.functions())
+            return HttpResponse.json(404, {"message": f"{function} has no Schedule event (scheduled: {known})"})
+        body = {
+            "function": function,
+            "runs": [
+                {"event": run.event_name, "ok": run.invocation.ok, "duration_ms": round(run.invocation.duration_ms),
+                 "result": run.invocation.payload}
+                for run in runs
+            ],
+        }
+        return HttpResponse.json(200 if all(run.invocation.ok for run in runs) else 500, body)
 
     def seed_context(self) -> SeedContext:
         assert self.runtime is not None
@@ -356,6 +412,10 @@ class LocalStack:
             "outbox_url": self.api_url + OUTBOX_PATH,
             "outputs": self.outputs,
             "parameters": self.parameters,
+            # what `python -m local.stack.run_in_function <LogicalId> -- <command>` runs a command with
+            "function_environments": {
+                name: pool.environment for name, pool in (self.runtime.pools.items() if self.runtime else ())
+            },
         }
         (self.state_dir / "outputs.json").write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
 
@@ -370,6 +430,8 @@ class LocalStack:
             poller.request_stop()
         for poller in self._pollers:
             poller.stop()
+        if self.scheduler is not None:
+            self.scheduler.stop()
         if self._api is not None:
             self._api.stop()
         if self.runtime is not None:

@@ -103,8 +103,11 @@ def test_secrets_hold_the_local_stripe_credentials(aws: Any, stack: LocalStack) 
     assert keys["publishable_key"].startswith("pk_test_")
     assert stack.webhook_secret, "the stack registers a webhook endpoint with the sandbox"
     webhook = json.loads(secrets.get_secret_value(SecretId=aws.name("StripeWebhookSecret"))["SecretString"])
-    assert webhook == {"signing_secret": stack.webhook_secret}
+    assert webhook == {"signing_secrets": [stack.webhook_secret]}
     assert stack.webhook_secret.startswith("whsec_")
+    assert stack.connect_webhook_secret, "and a Connect endpoint, with its own secret"
+    connect = json.loads(secrets.get_secret_value(SecretId=aws.name("StripeConnectWebhookSecret"))["SecretString"])
+    assert connect == {"signing_secrets": [stack.connect_webhook_secret]}
 
 
 def test_demo_users_are_in_their_groups_with_profiles(aws: Any) -> None:

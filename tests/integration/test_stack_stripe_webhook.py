@@ -19,9 +19,12 @@ def test_a_stripe_event_is_delivered_verified_and_recorded(
     stack: LocalStack, stripe_client: stripe.StripeClient, aws: Any, eventually: Callable[..., Any]
 ) -> None:
     assert stack.webhook_secret, "the stack registers a webhook endpoint with the sandbox"
+    assert stack.connect_webhook_secret, "and a Connect endpoint, with its own secret"
+    assert stack.connect_webhook_secret != stack.webhook_secret
     endpoints = stripe_client.v1.webhook_endpoints.list()
-    assert [endpoint.url for endpoint in endpoints.data] == [f"{stack.api_url}/webhooks/stripe"]
-    assert endpoints.data[0].enabled_events == ["*"]
+    assert sorted(endpoint.url for endpoint in endpoints.data) == [
+        f"{stack.api_url}/webhooks/stripe", f"{stack.api_url}/webhooks/stripe/connect"]
+    assert all(endpoint.enabled_events == ["*"] for endpoint in endpoints.data)
 
     # A type the webhook function records (others it acknowledges and ignores).
     intent = stripe_client.v1.payment_intents.create(
