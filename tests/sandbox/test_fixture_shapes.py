@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from .conftest import API_KEY
+from .conftest import API_KEY, connected_account
 
 FIXTURES = Path(__file__).parents[2].parent / "shared/reference/stripe-fixtures3.json"
 
@@ -51,6 +51,22 @@ def test_objects_have_every_fixture_key(client, sandbox, control, fixtures, rece
     disputed = client.v1.payment_intents.create(params={"amount": 2000, "currency": "usd", "confirm": True,
                                                         "payment_method": "pm_card_createDispute"})
     dispute = client.v1.disputes.list(params={"payment_intent": disputed.id}).data[0]
+    account = connected_account(client)
+    express = client.v1.accounts.create(params={"type": "express"})
+    destination = client.v1.payment_intents.create(params={
+        "amount": 5000, "currency": "usd", "confirm": True, "payment_method": "pm_card_bypassPending",
+        "application_fee_amount": 500, "transfer_data": {"destination": account.id}})
+    transfer = client.v1.transfers.list(params={"destination": account.id}).data[0]
+    reversal = client.v1.transfers.reversals.create(transfer.id, params={"amount": 100})
+    fee = client.v1.application_fees.list().data[0]
+    fee_refund = client.v1.application_fees.refunds.create(fee.id, params={"amount": 50})
+    control.post("/balance/make_available")
+    payout = client.v1.payouts.create(params={"amount": 100, "currency": "usd"})
+    gone = client.v1.accounts.create(params={"type": "express"})
+    plan = client.v1.plans.create(params={"amount": 1500, "currency": "usd", "interval": "month",
+                                          "product": product.id})
+    dropped_plan = client.v1.plans.create(params={"amount": 15000, "currency": "usd", "interval": "year",
+                                                  "product": product.id})
     plan = client.v1.plans.create(params={"amount": 1500, "currency": "usd", "interval": "month",
                                           "product": product.id})
     dropped_plan = client.v1.plans.create(params={"amount": 15000, "currency": "usd", "interval": "year",
@@ -77,6 +93,18 @@ def test_objects_have_every_fixture_key(client, sandbox, control, fixtures, rece
         "dispute": _raw(sandbox, "GET", f"/v1/disputes/{dispute.id}"),
         "balance_transaction": _raw(sandbox, "GET", f"/v1/balance_transactions/{dispute.balance_transactions[0].id}"),
         "balance": _raw(sandbox, "GET", "/v1/balance"),
+        "account": _raw(sandbox, "GET", f"/v1/accounts/{account.id}"),
+        "bank_account": _raw(sandbox, "GET", f"/v1/accounts/{account.id}/external_accounts")["data"][0],
+        "account_link": _raw(sandbox, "POST", "/v1/account_links", {"account": express.id,
+                                                                     "type": "account_onboarding"}),
+        "transfer": _raw(sandbox, "GET", f"/v1/transfers/{transfer.id}"),
+        "transfer_reversal": _raw(sandbox, "GET", f"/v1/transfers/{transfer.id}/reversals/{reversal.id}"),
+        "application_fee": _raw(sandbox, "GET", f"/v1/application_fees/{fee.id}"),
+        "fee_refund": _raw(sandbox, "GET", f"/v1/application_fees/{fee.id}/refunds/{fee_refund.id}"),
+        "payout": _raw(sandbox, "GET", f"/v1/payouts/{payout.id}"),
+        "deleted_account": _raw(sandbox, "DELETE", f"/v1/accounts/{gone.id}"),
+        "plan": _raw(sandbox, "GET", f"/v1/plans/{plan.id}"),
+        "deleted_plan": _raw(sandbox, "DELETE", f"/v1/plans/{dropped_plan.id}"),
         "plan": _raw(sandbox, "GET", f"/v1/plans/{plan.id}"),
         "deleted_plan": _raw(sandbox, "DELETE", f"/v1/plans/{dropped_plan.id}"),
         "deleted_customer": _raw(sandbox, "DELETE", f"/v1/customers/{deletable.id}"),
@@ -92,6 +120,15 @@ def test_objects_have_every_fixture_key(client, sandbox, control, fixtures, rece
         if missing:
             problems[kind] = missing
     assert problems == {}
+    assert destination.transfer_group == transfer.transfer_group
+    # login links exist only for onboarded Express accounts: onboard one through its link's form
+    link = _raw(sandbox, "POST", "/v1/account_links", {"account": express.id, "type": "account_onboarding"})
+    form = {"business_type": "individual", "first_name": "A", "last_name": "B", "email": "a@example.com",
+            "dob": "1990-01-02", "ssn_last_4": "0000", "business_url": "https://a.example",
+            "routing_number": "110000000", "account_number": "000123456789", "tos": "accept"}
+    assert requests.post(link["url"], data=form, timeout=10).status_code == 200
+    login_link = _raw(sandbox, "POST", f"/v1/accounts/{express.id}/login_links")
+    assert set(fixtures["login_link"]) <= set(login_link)
     # plus: the subscription's embedded items carry their period, as the pinned API version has them
     item = served["subscription"]["items"]["data"][0]
     assert set(fixtures["subscription_item"]) <= set(item)
