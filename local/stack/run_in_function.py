@@ -20,14 +20,20 @@ from local.stack.template import REPO_ROOT
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local.stack.run_in_function", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m local.stack.run_in_function",
+        usage="%(prog)s [--state-dir DIR] <FunctionLogicalId> -- <command> [args...]",
+        description="Run a command with a local-stack function's environment.")
     parser.add_argument("function", help="logical id of a template function, e.g. ReconciliationFunction")
     parser.add_argument("--state-dir", default=str(REPO_ROOT / ".local-state"), help="the stack's state directory")
-    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command and its arguments")
-    args = parser.parse_args(argv)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if "--" not in arguments:
+        parser.error("no command given: put it after --")
+    split = arguments.index("--")
+    args = parser.parse_args(arguments[:split])
+    command = arguments[split + 1:]
     if not command:
-        parser.error("no command given (after --)")
+        parser.error("no command given after --")
     state_file = Path(args.state_dir) / "outputs.json"
     if not state_file.exists():
         parser.error(f"{state_file} not found: is the local stack running (make run)?")

@@ -5,6 +5,8 @@ consumer processes each of them once."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -97,3 +99,14 @@ def test_the_control_route_names_the_scheduled_functions(api: Any) -> None:
     response = api.post("/_local/schedules/WebhookFunction/run")
     assert response.status_code == 404
     assert "ReconciliationFunction" in response.json()["message"]
+
+
+def test_the_operator_command_runs_against_the_stack_with_the_functions_environment(stack: LocalStack) -> None:
+    finished = subprocess.run(
+        [sys.executable, "-m", "local.stack.run_in_function", "ReconciliationFunction", "--state-dir",
+         str(stack.state_dir), "--", "python", "-m", "coursepay.reconciliation", "--since", "10m"],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert finished.returncode == 0, finished.stderr
+    report = json.loads(finished.stdout)
+    assert report["complete"] is True
+    assert report["relayed"] + report["already_stored"] == report["listed"]
