@@ -67,10 +67,6 @@ def test_objects_have_every_fixture_key(client, sandbox, control, fixtures, rece
                                           "product": product.id})
     dropped_plan = client.v1.plans.create(params={"amount": 15000, "currency": "usd", "interval": "year",
                                                   "product": product.id})
-    plan = client.v1.plans.create(params={"amount": 1500, "currency": "usd", "interval": "month",
-                                          "product": product.id})
-    dropped_plan = client.v1.plans.create(params={"amount": 15000, "currency": "usd", "interval": "year",
-                                                  "product": product.id})
     served: dict[str, dict[str, Any]] = {
         "product": _raw(sandbox, "GET", f"/v1/products/{product.id}"),
         "price": _raw(sandbox, "GET", f"/v1/prices/{price.id}"),
@@ -103,8 +99,6 @@ def test_objects_have_every_fixture_key(client, sandbox, control, fixtures, rece
         "fee_refund": _raw(sandbox, "GET", f"/v1/application_fees/{fee.id}/refunds/{fee_refund.id}"),
         "payout": _raw(sandbox, "GET", f"/v1/payouts/{payout.id}"),
         "deleted_account": _raw(sandbox, "DELETE", f"/v1/accounts/{gone.id}"),
-        "plan": _raw(sandbox, "GET", f"/v1/plans/{plan.id}"),
-        "deleted_plan": _raw(sandbox, "DELETE", f"/v1/plans/{dropped_plan.id}"),
         "plan": _raw(sandbox, "GET", f"/v1/plans/{plan.id}"),
         "deleted_plan": _raw(sandbox, "DELETE", f"/v1/plans/{dropped_plan.id}"),
         "deleted_customer": _raw(sandbox, "DELETE", f"/v1/customers/{deletable.id}"),
