@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from ..app import Obj, Sandbox, previous_attributes
 from ..errors import StripeError, invalid, missing, no_such
-from ..forms import Params, metadata_update
+from ..forms import Params
 from ..router import Request, api
-from ._util import nullable_str, update_with_event
-from .products_prices import INTERVALS, create_price
+from ._util import update_with_event
+from .products_prices import INTERVALS, create_price, update_price_labels
 
 PRODUCT_DATA = ("id", "name", "active", "metadata", "statement_descriptor", "tax_code", "unit_label")
 
@@ -122,12 +122,7 @@ def plans_update(req: Request) -> Obj:
     before = plan_object(price)
 
     def mutate() -> None:
-        if "active" in p:
-            price["active"] = bool(p.bool("active"))
-        if "nickname" in p:
-            price["nickname"] = nullable_str(p.raw("nickname"), "nickname")
-        if "metadata" in p:
-            price["metadata"] = metadata_update(price["metadata"], p.raw("metadata"))
+        update_price_labels(price, p)
         if "product" in p:
             price["product"] = app.get("product", p.req("product"), "product")["id"]
         if "trial_period_days" in p:

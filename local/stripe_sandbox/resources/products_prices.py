@@ -229,6 +229,16 @@ def prices_create(req: Request) -> Obj:
 retrieve_route("/v1/prices/{id}", "price")
 
 
+def update_price_labels(price: Obj, p: Params) -> None:
+    """``active``, ``nickname`` and ``metadata``: what both a price update and a plan update change."""
+    if "active" in p:
+        price["active"] = bool(p.bool("active"))
+    if "nickname" in p:
+        price["nickname"] = nullable_str(p.raw("nickname"), "nickname")
+    if "metadata" in p:
+        price["metadata"] = metadata_update(price["metadata"], p.raw("metadata"))
+
+
 @api("POST", "/v1/prices/{id}")
 def prices_update(req: Request) -> Obj:
     app, p = req.app, req.p
@@ -237,12 +247,7 @@ def prices_update(req: Request) -> Obj:
     price = app.get("price", req.args["id"])
 
     def mutate() -> None:
-        if "active" in p:
-            price["active"] = bool(p.bool("active"))
-        if "nickname" in p:
-            price["nickname"] = nullable_str(p.raw("nickname"), "nickname")
-        if "metadata" in p:
-            price["metadata"] = metadata_update(price["metadata"], p.raw("metadata"))
+        update_price_labels(price, p)
         if "tax_behavior" in p:
             price["tax_behavior"] = p.str("tax_behavior")
         if "lookup_key" in p:
