@@ -5,11 +5,13 @@ disputes suspend and restore, declined attempts keep Stripe's reason."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
 
 from tests.support.course_market import ORIGIN, STUDENT, Market, running_sandbox
+from tests.support.tracks import drain
 
 
 @pytest.fixture
@@ -139,6 +141,13 @@ def test_an_old_session_paid_for_an_owned_course_is_refunded_and_audited(market,
     refunds = market.stripe().v1.refunds.list(params={"payment_intent": intent_of(market, one_time["session_id"])})
     assert [(r.amount, r.reason) for r in refunds.data] == [(9900, "duplicate")]
     assert has_access(market, course_id)  # through the subscription, untouched
+    # the money events say so: the buyer is told the refund was of a duplicate, not that access ended
+    money = [json.loads(record["body"])["detail"] for record in drain(aws, "NotificationsQueue")]
+    refund_events = [event["data"] for event in money if event["type"] == "payment.refunded"
+                     and event["data"]["payment_id"] == one_time["session_id"]]
+    assert [(r["full"], r["duplicate_of"]) for r in refund_events] == [(True, duplicate["duplicate_of"])]
+    assert [e["type"] for e in money if e["data"].get("payment_id") == one_time["session_id"]].count(
+        "payment.duplicate_refunded") == 1
 
 
 def test_a_dispute_suspends_access_and_a_won_dispute_restores_it(market, aws):

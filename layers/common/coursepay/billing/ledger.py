@@ -156,7 +156,8 @@ class PaymentLedger:
             # the event of this refunded total (a redelivery publishes the same id again)
             self._announce(money.PAYMENT_REFUNDED, f"ev_payment_refunded_{payment_id}_{total}",
                            money.PaymentRefunded(**self._facts(payment), refund_amount=payment.last_refund_amount,
-                                                 refunded_total=total, full=total >= payment.amount), correlation_id)
+                                                 refunded_total=total, full=total >= payment.amount,
+                                                 duplicate_of=payment.duplicate_of), correlation_id)
         return payment, (payment.refunded_amount - before.refunded_amount) if changed else 0
 
     def dispute_opened(self, payment_id: str, actor: str, *, dispute_id: str, amount: int, reason: str,

@@ -117,7 +117,7 @@ class TrackFulfilment:
 
     def _adopt(self, payment: Payment, envelope: Envelope) -> None:
         track = self._tracks.get(payment.item_id)
-        payment = payment.model_copy(update={"item_name": track.name if track else None})
+        payment = payment.model_copy(update={"item_name": f"{track.name} track" if track else None})
         self._ledger.record(payment, _actor(envelope), action="payment.recorded_from_event")
 
     def on_intent_succeeded(self, envelope: Envelope) -> None:
