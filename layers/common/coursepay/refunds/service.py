@@ -106,6 +106,9 @@ class RefundService:
                                field="amount")
             amount = request.approved_amount
         else:
+            if remaining <= 0:
+                # refunded in full meanwhile (another request, the dashboard): the request, not its amount, is stale
+                raise Conflict(f"nothing is left to refund: the payment is {payment.status}", field="requestId")
             amount = remaining if amount is None else amount
             if amount <= 0 or amount > remaining:
                 raise InvalidRequest(f"amount must be between 1 and {remaining} (what is left of the payment)",
