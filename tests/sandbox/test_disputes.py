@@ -173,6 +173,17 @@ def test_control_route_disputes_any_charge(client, control) -> None:
     control.post("/charges/ch_missing/dispute", {}, expect=404)
 
 
+def test_a_partly_captured_charge_is_disputed_for_what_was_captured(client, control) -> None:
+    pi = client.v1.payment_intents.create(params={"amount": 5000, "currency": "usd", "payment_method": "pm_card_visa",
+                                                  "confirm": True, "capture_method": "manual",
+                                                  "automatic_payment_methods": {"enabled": True,
+                                                                                "allow_redirects": "never"}})
+    captured = client.v1.payment_intents.capture(pi.id, params={"amount_to_capture": 3000})
+    assert captured.amount_received == 3000
+    dispute = control.post(f"/charges/{pi.latest_charge}/dispute", {})
+    assert dispute["amount"] == 3000  # not the released 2,000
+
+
 def test_disputes_reject_unsupported_parameters(client) -> None:
     dispute = _dispute_of(client, _pay(client, "pm_card_createDispute"))
     with pytest.raises(stripe.InvalidRequestError) as exc:

@@ -76,7 +76,8 @@ def open_dispute(app: Sandbox, charge: Obj, reason: str, *, inquiry: bool = Fals
     dispute: Obj = {
         "id": new_id("dp_"),
         "object": "dispute",
-        "amount": charge["amount_captured"] - charge["amount_refunded"] if amount is None else amount,
+        # a partly captured charge counts its released remainder as refunded: what is left is what can be disputed
+        "amount": charge["amount"] - charge["amount_refunded"] if amount is None else amount,
         "balance_transactions": [],
         "charge": charge["id"],
         "created": created,
