@@ -237,6 +237,15 @@ def test_listing_asks_for_more_than_twenty_types_in_chunks(reconciliation, sdk, 
     assert "payment_intent.canceled" in HANDLED_STRIPE_EVENT_TYPES
 
 
+def test_listed_events_have_the_json_shape_of_a_delivery(reconciliation, sdk):
+    sdk.v1.prices.create(params={"currency": "usd", "unit_amount": 4900, "product_data": {"name": "DP"}})
+    (event,) = list_events(stripe_provider(load_settings(ReconciliationSettings)), types={"price.created"},
+                           created_gte=0)
+    # The SDK reads *_decimal fields as Decimal; stored payloads need Stripe's own JSON (a string).
+    assert event["data"]["object"]["unit_amount_decimal"] == "4900"
+    assert json.loads(json.dumps(event)) == event
+
+
 # ------------------------------------------------------------------------------- one checkout session
 
 

@@ -29,7 +29,8 @@ def list_events(stripe_client: Callable[[], stripe.StripeClient], *, types: Iter
         for chunk in batched(sorted(set(types)), MAX_TYPES_PER_LIST, strict=False):
             page = stripe_client().v1.events.list(
                 params={"types": list(chunk), "created": {"gte": created_gte}, "limit": PAGE_SIZE})
-            newest_first = [event.to_dict() for event in page.auto_paging_iter()]
+            # for_json: the SDK's Decimals (``*_decimal`` fields) back to the strings Stripe sent, as a delivery has
+            newest_first = [event.to_dict(for_json=True) for event in page.auto_paging_iter()]
             oldest_first.extend(reversed(newest_first))
     # A stable sort: the chunks merge by time, and events of one second keep Stripe's order.
     return sorted(oldest_first, key=lambda event: int(event.get("created") or 0))
