@@ -13,6 +13,8 @@ import pytest
 import requests
 
 from local.stack.seed import DEMO_PASSWORD
+from tests.support.billing_stack import course_access as access
+from tests.support.billing_stack import pay as pay_by_api
 
 TEACHER = "teacher@coursepay.local"
 ADMIN = "admin@coursepay.local"
@@ -60,20 +62,6 @@ def checkout(api: Any, stack: Any, token: str, course_id: str, pricing: str, **o
     body = {"pricing": pricing, "success_url": f"{origin(stack)}/done?session_id={{CHECKOUT_SESSION_ID}}",
             "cancel_url": f"{origin(stack)}/cancelled", **overrides}
     return api.post(f"/courses/{course_id}/checkout", token=token, json=body)
-
-
-def pay_by_api(stack: Any, session_id: str, card: str = "4242424242424242") -> dict[str, Any]:
-    response = requests.post(f"{stack.stripe_url}/_sandbox/checkout/sessions/{session_id}/complete", timeout=30,
-                             json={"email": "buyer@example.com", "name": "Buyer", "card_number": card,
-                                   "exp": "12/40", "cvc": "123"})
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
-def access(api: Any, token: str, course_id: str) -> dict[str, Any]:
-    response = api.get(f"/courses/{course_id}/access", token=token)
-    assert response.status_code == 200, response.text
-    return dict(response.json())
 
 
 def subscriptions(api: Any, token: str) -> list[dict[str, Any]]:
