@@ -49,8 +49,10 @@ def test_a_purchase_missed_by_the_webhook_is_fulfilled_once_after_reconciliation
         outbox: Callable[[], list[dict[str, Any]]], eventually: Callable[..., Any]) -> None:
     base = stack.api_url
     email = f"missed-{uuid.uuid4().hex[:8]}@example.com"
-    signup = api.post("/tracks/DP/signup-checkout", headers={"Idempotency-Key": uuid.uuid4().hex},
-                      json={"success_url": f"{base}/payment/success", "cancel_url": f"{base}/get-started"})
+    body = {"success_url": f"{base}/payment/success", "cancel_url": f"{base}/get-started"}
+    if "TermsVersion" in stack.parameters:  # a sign-up accepts the current terms
+        body["accepted_terms_version"] = str(stack.parameters["TermsVersion"])
+    signup = api.post("/tracks/DP/signup-checkout", headers={"Idempotency-Key": uuid.uuid4().hex}, json=body)
     assert signup.status_code == 201, signup.text
     session_id = signup.json()["session_id"]
     paid = requests.post(f"{stack.stripe_url}/_sandbox/checkout/sessions/{session_id}/complete", timeout=30, json={
