@@ -3,8 +3,8 @@ the event EventBridge sends ("Scheduled Event", or the event's ``Input``), first
 start and then every interval (the template's ``rate(...)`` unless the stack overrides it).
 
 ``run_now(function)`` runs a function's schedules once, at once, and returns when they finished: the
-control route ``POST /_local/schedules/{FunctionLogicalId}/run`` uses it. Runs of one schedule never
-overlap locally (a periodic run due during a ``run_now`` waits for it).
+control route ``POST /_local/schedules/{FunctionLogicalId}/run`` (``run_now_response``) uses it. Runs of one
+schedule never overlap locally (a periodic run due during a ``run_now`` waits for it).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from local.stack.api_gateway import HttpResponse
 from local.stack.lambda_runtime import Invocation
 from local.stack.sam import ScheduleSource
 
@@ -107,3 +108,21 @@ class Scheduler:
             "resources": [f"arn:aws:events:{self._region}:{self._account_id}:rule/{rule}"],
             "detail": {},
         }
+
+
+def run_now_response(scheduler: Scheduler, function: str) -> HttpResponse:
+    """``POST /_local/schedules/{FunctionLogicalId}/run``: the function's schedules run once now; answers when they
+    finished (200, or 500 when an invocation failed), 404 for a function without a Schedule event."""
+    runs = scheduler.run_now(function)
+    if not runs:
+        known = sorted(scheduler.functions())
+        return HttpResponse.json(404, {"message": f"{function} has no Schedule event (scheduled: {known})"})
+    body = {
+        "function": function,
+        "runs": [
+            {"event": run.event_name, "ok": run.invocation.ok, "duration_ms": round(run.invocation.duration_ms),
+             "result": run.invocation.payload}
+            for run in runs
+        ],
+    }
+    return HttpResponse.json(200 if all(run.invocation.ok for run in runs) else 500, body)

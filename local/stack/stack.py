@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 import boto3
 
@@ -28,20 +28,17 @@ from local.stack.lambda_runtime import DUMMY_CREDENTIALS, LambdaRuntime
 from local.stack.outbox import OUTBOX_JSON_PATH, OUTBOX_PATH, Outbox
 from local.stack.provision import ProvisionedStack, provision
 from local.stack.sam import SamModel, build_model
-from local.stack.scheduler import Scheduler
+from local.stack.scheduler import Scheduler, run_now_response
 from local.stack.seed import DEMO_USERS, SeedContext, run_seed
 from local.stack.sqs_poller import SqsPoller
+from local.stack.stripe_webhooks import register_webhook_endpoints
 from local.stack.template import DEFAULT_REGION, DEFAULT_STACK_NAME, DEFAULT_TEMPLATE, REPO_ROOT
-
-if TYPE_CHECKING:
-    from stripe.params import WebhookEndpointCreateParams
 
 STRIPE_SECRET_KEY = "sk_test_local_coursepay"
 STRIPE_PUBLISHABLE_KEY = "pk_test_local_coursepay"
 LOCAL_ORIGINS = ("http://localhost:{api}", "http://127.0.0.1:{api}", "http://localhost:8080")
 HEALTH_PATH = "/_local/health"
 RUN_SCHEDULE_PATH = "/_local/schedules/{function}/run"
-WEBHOOK_PATHS = {"StripeWebhookSecret": "/webhooks/stripe", "StripeConnectWebhookSecret": "/webhooks/stripe/connect"}
 
 
 class StackLog:
@@ -293,35 +290,11 @@ class LocalStack:
     def _register_webhook(self, secrets: Any) -> None:
         """The sandbox's webhook endpoints for our API (platform, Connect); each signing secret goes where the
         function reads it."""
-        self.webhook_secret = self._register_endpoint(secrets, "StripeWebhookSecret", connect=False)
-        self.connect_webhook_secret = self._register_endpoint(secrets, "StripeConnectWebhookSecret", connect=True)
-
-    def _register_endpoint(self, secrets: Any, secret_logical_id: str, *, connect: bool) -> str | None:
-        import stripe
-
-        client = stripe.StripeClient(STRIPE_SECRET_KEY, base_addresses={"api": self.stripe_url})
-        url = f"http://127.0.0.1:{self._api_port()}{WEBHOOK_PATHS[secret_logical_id]}"
-        params: WebhookEndpointCreateParams = {"url": url, "enabled_events": ["*"]}
-        if connect:
-            # NOTE: the sandbox accepts `connect` but does not act on it until its Connect support lands: till then
-            # this endpoint also receives the platform's events, which the relay stores once (by event id).
-            params["connect"] = True
-        try:
-            endpoint = client.v1.webhook_endpoints.create(params=params)
-        except stripe.InvalidRequestError as error:
-            if not connect or error.param != "connect":
-                self._require_log()(f"[stack] WARNING: no Stripe webhook endpoint registered for {url}: {error}")
-                return None
-            self._require_log()("[stack] the Stripe sandbox refuses `connect`: Connect endpoint registered without it")
-            endpoint = client.v1.webhook_endpoints.create(params={"url": url, "enabled_events": ["*"]})
-        except stripe.StripeError as error:
-            self._require_log()(f"[stack] WARNING: no Stripe webhook endpoint registered for {url}: {error}")
-            return None
-        secret = str(endpoint.secret)
-        secrets.put_secret_value(
-            SecretId=self.outputs[secret_logical_id], SecretString=json.dumps({"signing_secrets": [secret]})
-        )
-        return secret
+        assert self.stripe_url is not None
+        registered = register_webhook_endpoints(self.stripe_url, STRIPE_SECRET_KEY, self._api_port(), secrets,
+                                                self.outputs, self._require_log())
+        self.webhook_secret = registered["StripeWebhookSecret"]
+        self.connect_webhook_secret = registered["StripeConnectWebhookSecret"]
 
     def _api_port(self) -> int:
         assert self._api is not None
@@ -363,23 +336,8 @@ class LocalStack:
         )
 
     def _run_schedule(self, request: Any, parameters: dict[str, str]) -> HttpResponse:
-        """``POST /_local/schedules/{FunctionLogicalId}/run``: the function's schedules run once now; answers when
-        they finished (200, or 500 when an invocation failed), 404 for a function without a Schedule event."""
         assert self.scheduler is not None
-        function = parameters["function"]
-        runs = self.scheduler.run_now(function)
-        if not runs:
-            known = sorted(self.scheduler.functions())
-            return HttpResponse.json(404, {"message": f"{function} has no Schedule event (scheduled: {known})"})
-        body = {
-            "function": function,
-            "runs": [
-                {"event": run.event_name, "ok": run.invocation.ok, "duration_ms": round(run.invocation.duration_ms),
-                 "result": run.invocation.payload}
-                for run in runs
-            ],
-        }
-        return HttpResponse.json(200 if all(run.invocation.ok for run in runs) else 500, body)
+        return run_now_response(self.scheduler, parameters["function"])
 
     def seed_context(self) -> SeedContext:
         assert self.runtime is not None
