@@ -75,8 +75,8 @@ def admin(login: Callable[..., dict[str, Any]]) -> str:
 
 
 @pytest.fixture
-def buyer(api: Any, login: Callable[..., dict[str, Any]]) -> Buyer:
-    return register(api, login)
+def buyer(api: Any, stack: Any, login: Callable[..., dict[str, Any]]) -> Buyer:
+    return register(api, stack, login)
 
 
 @pytest.fixture(params=["course", "track"])

@@ -31,9 +31,12 @@ class Buyer:
     user_id: str
 
 
-def register(api: Any, login: Any, prefix: str = "billing") -> Buyer:
+def register(api: Any, stack: Any, login: Any, prefix: str = "billing") -> Buyer:
     email = f"{prefix}-{uuid.uuid4().hex[:8]}@example.com"
-    created = api.post("/auth/register", json={"email": email, "password": DEMO_PASSWORD, "name": "Bill Payer"})
+    body = {"email": email, "password": DEMO_PASSWORD, "name": "Bill Payer"}
+    if "TermsVersion" in stack.parameters:  # a sign-up accepts the current terms
+        body["accepted_terms_version"] = str(stack.parameters["TermsVersion"])
+    created = api.post("/auth/register", json=body)
     assert created.status_code == 201, created.text
     return Buyer(email=email, token=str(login(email)["access_token"]), user_id=str(created.json()["user_id"]))
 
