@@ -20,9 +20,11 @@ $(STAMP): requirements-dev.txt
 run: venv
 	$(PY) -m local.stack
 
-# Debian's Chromium for the browser tests (hosted checkout pages); a no-op where it is installed.
+# Debian's Chromium for the browser tests (hosted checkout pages) and Debian's PostgreSQL server for the learning
+# tools (the local stack and the tests start a throwaway cluster); a no-op where they are installed.
 system-deps:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
 export SAM_CLI_TELEMETRY := 0
 

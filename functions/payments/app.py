@@ -48,6 +48,7 @@ from coursepay.tracks.purchases import OpenPurchases, TrackPurchases
 from coursepay.tracks.service import TrackQueries
 from coursepay.tracks.settings import PaymentsSettings
 from coursepay.tracks.signups import SignupsRepository
+from coursepay.tracks.tools.records import ToolSetRepository
 from coursepay.webhooks.relay import StripeEventRelay
 
 app = make_resolver()
@@ -68,7 +69,8 @@ def service() -> Services:
     tracks = TracksRepository(settings.courses_table)
     payments = core.ledger.payments
     return Services(
-        queries=TrackQueries(tracks, payments, core.enrollments, ProgressRepository(settings.enrollments_table)),
+        queries=TrackQueries(tracks, payments, core.enrollments, ProgressRepository(settings.enrollments_table),
+                             ToolSetRepository(settings.enrollments_table)),
         purchases=TrackPurchases(
             core=core, tracks=tracks, customers=CustomerDirectory(settings.accounts_table, core.stripe),
             accounts=AccountsRepository(settings.accounts_table), signups=SignupsRepository(settings.payments_table),

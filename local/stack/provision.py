@@ -337,6 +337,16 @@ def _secret(clients: Clients, logical_id: str, props: dict[str, Any], resolver: 
     return arn, {"Id": arn}
 
 
+def _kms_key(
+    clients: Clients, logical_id: str, props: dict[str, Any], resolver: Resolver
+) -> tuple[str, dict[str, str]]:
+    request: dict[str, Any] = {"Description": props.get("Description", logical_id)}
+    if "KeyPolicy" in props:
+        request["Policy"] = json.dumps(props["KeyPolicy"])
+    key = clients("kms").create_key(**request)["KeyMetadata"]
+    return key["KeyId"], {"Arn": key["Arn"], "KeyId": key["KeyId"]}
+
+
 def _function(
     clients: Clients, logical_id: str, props: dict[str, Any], resolver: Resolver
 ) -> tuple[str, dict[str, str]]:
@@ -366,6 +376,7 @@ _CREATORS: dict[str, Creator] = {
     "AWS::Cognito::UserPoolClient": _user_pool_client,
     "AWS::Cognito::UserPoolGroup": _user_pool_group,
     "AWS::SecretsManager::Secret": _secret,
+    "AWS::KMS::Key": _kms_key,
     "AWS::Serverless::Function": _function,
     "AWS::Serverless::HttpApi": _http_api,
     "AWS::Serverless::LayerVersion": _layer,

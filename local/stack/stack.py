@@ -25,6 +25,7 @@ import boto3
 from local.stack.api_gateway import ApiGateway, ApiServer, HttpResponse
 from local.stack.jwt_authorizer import JwtAuthorizer, http_jwks_fetcher
 from local.stack.lambda_runtime import DUMMY_CREDENTIALS, LambdaRuntime
+from local.stack.learning_tools import LearningTools
 from local.stack.outbox import OUTBOX_JSON_PATH, OUTBOX_PATH, Outbox
 from local.stack.provision import ProvisionedStack, provision
 from local.stack.sam import SamModel, build_model
@@ -131,6 +132,7 @@ class LocalStack:
         self._api: ApiServer | None = None
         self._pollers: list[SqsPoller] = []
         self.scheduler: Scheduler | None = None
+        self.learning_tools: LearningTools | None = None  # the tool stand-ins and PostgreSQL
         self._stopped = False
 
     # ------------------------------------------------------------------------------------------ start
@@ -156,8 +158,11 @@ class LocalStack:
         phase = _Phases(log)
         self._spawn_moto()
         self._start_stripe()  # while moto imports
+        tools_ready = self._start_learning_tools()  # initdb too
         self._await_moto()
         phase("moto server and Stripe sandbox")
+        tools_ready()
+        phase("tool stand-ins and PostgreSQL")
         overrides: dict[str, str | int] = {
             "QueueVisibilitySeconds": 2,  # failed messages come back (and reach the DLQ) in seconds
             "AllowedRedirectOrigins": ",".join(origin.format(api=self._api.port) for origin in LOCAL_ORIGINS),
@@ -274,10 +279,38 @@ class LocalStack:
         self._stripe = sandbox.SandboxServer(host=self.host, port=self._ports["stripe"]).start()
         self.stripe_url = str(self._stripe.url)
 
+    def _start_learning_tools(self) -> Callable[[], None]:
+        """Starts the tool stand-ins and PostgreSQL in a thread; the returned call waits for them (and raises
+        what their start raised)."""
+        self.learning_tools = LearningTools(self.state_dir, host=self.host, log=self._require_log())
+        failure: list[BaseException] = []
+
+        def start() -> None:
+            try:
+                assert self.learning_tools is not None
+                self.learning_tools.start()
+            except BaseException as error:
+                failure.append(error)
+
+        thread = threading.Thread(target=start, name="learning-tools", daemon=True)
+        thread.start()
+
+        def ready() -> None:
+            thread.join(timeout=60)
+            if failure:
+                raise RuntimeError(f"the learning tools did not start: {failure[0]}") from failure[0]
+            if thread.is_alive():
+                raise RuntimeError("the learning tools did not start within 60 s")
+
+        return ready
+
     def _configure_aws(self, session: boto3.Session) -> None:
         """Set what the template leaves to the operator: secret values, the SES sender, the Stripe webhook."""
         assert self.provisioned is not None
         secrets = session.client("secretsmanager", endpoint_url=self.aws_endpoint)
+        if self.learning_tools is not None:
+            for logical_id, value in self.learning_tools.secret_values().items():
+                secrets.put_secret_value(SecretId=self.outputs[logical_id], SecretString=value)
         secrets.put_secret_value(
             SecretId=self.outputs["StripeApiKeySecret"],
             SecretString=json.dumps({"secret_key": STRIPE_SECRET_KEY, "publishable_key": STRIPE_PUBLISHABLE_KEY}),
@@ -368,6 +401,8 @@ class LocalStack:
             "aws_endpoint": self.aws_endpoint,
             "stripe_url": self.stripe_url,
             "outbox_url": self.api_url + OUTBOX_PATH,
+            "tool_standins_url": self.learning_tools.standins.url if self.learning_tools else None,
+            "postgres": self._postgres_address(),
             "outputs": self.outputs,
             "parameters": self.parameters,
             # what `python -m local.stack.run_in_function <LogicalId> -- <command>` runs a command with
@@ -376,6 +411,13 @@ class LocalStack:
             },
         }
         (self.state_dir / "outputs.json").write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+
+    def _postgres_address(self) -> dict[str, Any] | None:
+        # RECONSTRUCTED (see the stack's history): where the local PostgreSQL listens
+        if self.learning_tools is None:
+            return None
+        login = self.learning_tools.postgres.provisioner
+        return {"host": login.host, "port": login.port, "database": login.database}
 
     # ------------------------------------------------------------------------------------------ stop
 
@@ -396,6 +438,8 @@ class LocalStack:
             self.runtime.stop()
         if self._stripe is not None:
             self._stripe.stop()
+        if self.learning_tools is not None:  # RECONSTRUCTED
+            self.learning_tools.stop()
         self._stop_moto()
         if self.log is not None:
             self.log("[stack] stopped")

@@ -24,7 +24,7 @@ from tests.support.tracks import (
     stripe_envelope,
 )
 
-pytest_plugins = ("tests.support.tracks_fixtures",)
+pytest_plugins = ("tests.support.tracks_fixtures", "tests.support.tool_services")
 
 URLS = {"success_url": "https://app.example.com/welcome", "cancel_url": "https://app.example.com/tracks"}
 PI_ROUTE = "/tracks/{trackId}/payment-intents"
@@ -49,7 +49,8 @@ def audit_actions(aws, entity):
 
 
 def test_a_signed_in_purchase_enrolls_unlocks_project_one_provisions_and_welcomes(world, aws, lambda_context,
-                                                                                   stripe_sdk, consumers):
+                                                                                   stripe_sdk, consumers,
+                                                                                   tool_secrets):
     student = new_student(aws)
     pi = pay_by_intent(world, lambda_context, stripe_sdk, student)
     succeeded = events_for(stripe_sdk, pi, "payment_intent.succeeded")
@@ -87,6 +88,11 @@ def test_a_signed_in_purchase_enrolls_unlocks_project_one_provisions_and_welcome
     urls = {tool["tool_id"]: tool["url"] for tool in track["tools"]["tools"]}
     assert urls["superset"].startswith("https://superset.tools.coursepay.example/workspaces/dp-")
     assert student.user_id not in urls["superset"]
+    assert {tool["tool_id"]: tool["state"] for tool in track["tools"]["tools"]} == {
+        "postgres": "provisioned", "superset": "provisioned", "prefect": "provisioned", "jupyter": "provisioned",
+        "discord": "provisioned"}
+    assert urls["postgres"].startswith("postgresql://dp_")  # no password in the list: that is on the tools page
+    assert "credentials" not in str(track["tools"])
 
     [mail] = [m for m in sent_emails() if m["to"] == [student.email] and m["subject"].startswith("Welcome to")]
     assert "Data Professional" in mail["subject"]

@@ -8,9 +8,9 @@ public list, in display order). Prices are integer minor units of ``currency``.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from coursepay.storage.dynamo import DynamoTable, item_to_model
 
@@ -33,12 +33,33 @@ class Project(_Data):
     steps: tuple[Step, ...] = Field(min_length=1)
 
 
+ToolKind = Literal["link", "postgres", "github", "discord", "hub"]
+
+
 class Tool(_Data):
-    """A tool every student of the track gets; ``url_template`` is completed per student (``{workspace}``)."""
+    """A tool every student of the track gets, provisioned by the adapter of its ``kind``
+    (``coursepay.tracks.tools``): ``link`` completes ``url_template`` (``{workspace}``) and creates nothing;
+    ``postgres`` a schema and login role; ``github`` a repository from ``template_repository`` (``owner/name``,
+    the student's repository is made in the same organisation); ``discord`` a single-use invite to
+    ``channel_id``; ``hub`` a user on the JupyterHub-style hub ``hub_id`` (``url_template`` completed with
+    ``{username}`` is where the student opens it). Connection details and tokens live in each kind's secret,
+    never here."""
 
     tool_id: str = Field(min_length=1, max_length=40)
     name: str = Field(min_length=1, max_length=80)
-    url_template: str = Field(min_length=1, max_length=500)
+    kind: ToolKind = "link"
+    url_template: str | None = Field(default=None, min_length=1, max_length=500)
+    template_repository: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
+    channel_id: str | None = Field(default=None, pattern=r"^[0-9]{5,25}$")
+    hub_id: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,39}$")
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> Tool:
+        required = {"link": "url_template", "github": "template_repository", "discord": "channel_id",
+                    "hub": "hub_id"}.get(self.kind)
+        if required is not None and getattr(self, required) is None:
+            raise ValueError(f"a {self.kind} tool needs {required}")
+        return self
 
 
 class Track(_Data):

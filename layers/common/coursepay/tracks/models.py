@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from coursepay.billing.payments import Payment
 from coursepay.tracks.catalogue import Track
-from coursepay.tracks.progress import ProjectProgress, ProvisionedTool
+from coursepay.tracks.progress import ProjectProgress
+from coursepay.tracks.tools.interface import ProvisionedTool
 
 
 class _Request(BaseModel):
@@ -131,7 +132,9 @@ class PaymentList(BaseModel):
 
 
 class ToolsView(BaseModel):
-    state: Literal["pending", "provisioned", "revoked"]
+    """The tools of an enrollment without credentials (those are on ``GET /me/tracks/{trackId}/tools``)."""
+
+    state: Literal["pending", "provisioning", "provisioned", "revoked"]
     tools: list[ProvisionedTool] = Field(default_factory=list)
 
 

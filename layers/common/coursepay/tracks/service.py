@@ -9,15 +9,17 @@ from coursepay.identity import Principal
 from coursepay.tracks.catalogue import TracksRepository
 from coursepay.tracks.models import MyTracks, MyTrackView, PaymentList, PaymentView, ToolsView, TrackView
 from coursepay.tracks.progress import ProgressRepository, initial_progress
+from coursepay.tracks.tools.records import ToolSetRepository
 
 
 class TrackQueries:
     def __init__(self, tracks: TracksRepository, payments: PaymentsRepository, enrollments: EnrollmentsRepository,
-                 progress: ProgressRepository) -> None:
+                 progress: ProgressRepository, tools: ToolSetRepository) -> None:
         self._tracks = tracks
         self._payments = payments
         self._enrollments = enrollments
         self._progress = progress
+        self._tools = tools
 
     def catalogue(self) -> list[TrackView]:
         return [TrackView.of(track) for track in self._tracks.list() if track.active]
@@ -47,7 +49,7 @@ class TrackQueries:
             progress = self._progress.get(principal.user_id, enrollment.item_id)
             if progress is None and track is not None:
                 progress = initial_progress(principal.user_id, track)  # not written yet: shown as it will be
-            tools = self._progress.get_tools(principal.user_id, enrollment.item_id)
+            tools = self._tools.get(principal.user_id, enrollment.item_id, consistent=False)
             views.append(MyTrackView(
                 track_id=enrollment.item_id, track_name=track.name if track else enrollment.item_id,
                 status=enrollment.status, has_access=enrollment.has_access(), enrolled_at=enrollment.enrolled_at,

@@ -26,3 +26,13 @@ class TrackNotificationsSettings(NotificationsSettings):
     """The notifications function, as the track welcome e-mail needs it (it issues the temporary password)."""
 
     user_pool_id: str
+
+
+class LearningSettings(AuditSettings):
+    """LearningFunction: project progress, the student's tools page (decrypts their tool password), tool accounts."""
+
+    accounts_table: str
+    courses_table: str
+    enrollments_table: str
+    event_bus_name: str  # track.project.unlocked, track.tool_accounts.changed
+    tool_credentials_key_id: str
