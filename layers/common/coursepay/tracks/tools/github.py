@@ -8,7 +8,8 @@ re-enrolment); ``PUT /repos/{owner}/{repo}/collaborators/{username}`` (201 an in
 collaborator, 404 no such GitHub user). Without a username on the student's profile the repository is made and
 the invitation waits (``waiting_for="github_username"``) until they set one. Revocation removes the collaborator
 (GitHub cancels a pending invitation with it) and then archives the repository (``PATCH archived=true``): the
-work is kept read-only. Rate limits and 5xx are raised by ``http.JsonClient`` (retried).
+work is kept read-only; an archived or missing repository counts as revoked. Rate limits and 5xx are raised by
+``http.JsonClient`` (retried).
 """
 
 from __future__ import annotations
@@ -99,6 +100,11 @@ class GitHubProvisioner:
             assert tool.template_repository is not None
             full_name = f"{tool.template_repository.split('/')[0]}/{student.workspace}"
         github = self._client()
+        current = github.request("GET", f"/repos/{full_name}")
+        if current.status == 404 or current.field("archived"):
+            return  # gone, or archived after its collaborator was removed: revoked already
+        if current.status != 200:
+            raise github.rejected(f"reading {full_name}", current)
         username = provisioned.details.get("github_username")
         if username:
             removed = github.request("DELETE", f"/repos/{full_name}/collaborators/{username}")
