@@ -1,5 +1,6 @@
-"""Accounts API: POST /auth/register, /auth/login, /auth/refresh, /auth/new-password; GET /me;
-POST /admin/users/{userId}/groups."""
+"""Accounts API: POST /auth/register, /auth/login, /auth/refresh; the e-mailed links: POST /auth/set-password,
+/auth/password-reset, /auth/verify-email, /auth/verify-email/resend; GET /auth/terms; GET /me, /me/export;
+DELETE /me; POST /admin/users/{userId}/groups."""
 
 from __future__ import annotations
 
@@ -10,67 +11,144 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict
 
+from coursepay.accounts.consent import ConsentLedger
 from coursepay.accounts.identity import CognitoIdentity
-from coursepay.accounts.models import GroupRequest, LoginRequest, NewPasswordRequest, RefreshRequest, RegisterRequest
+from coursepay.accounts.links import AccountLinkFlows
+from coursepay.accounts.mail import AccountMail
+from coursepay.accounts.models import (
+    EmailRequest,
+    GroupRequest,
+    LoginRequest,
+    RefreshRequest,
+    RegisterRequest,
+    SetPasswordRequest,
+    TokenRequest,
+)
+from coursepay.accounts.personal_data import PersonalData
 from coursepay.accounts.repository import AccountsRepository
 from coursepay.accounts.service import AccountService
+from coursepay.accounts.settings import AccountsFunctionSettings
+from coursepay.accounts.tokens import AccountLinks
 from coursepay.api.principal import require_principal
 from coursepay.api.request_parsing import parse_json_body
 from coursepay.api.resolver import make_resolver
+from coursepay.billing.enrollments import EnrollmentsRepository
+from coursepay.billing.payments import PaymentsRepository
 from coursepay.observability import logger, metrics, tracer
-from coursepay.settings import AccountsSettings, load_settings
+from coursepay.refunds.repository import RefundRequestsRepository
+from coursepay.settings import load_settings
 from coursepay.storage.audit import AuditTrail
+from coursepay.subscriptions.repository import SubscriptionsRepository
 
 app = make_resolver()
 
 
+class Services(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    accounts: AccountService
+    links: AccountLinkFlows
+    personal_data: PersonalData
+
+
 @cache
-def service() -> AccountService:
-    settings = load_settings(AccountsSettings)
-    return AccountService(
-        CognitoIdentity(settings.user_pool_id, settings.user_pool_client_id),
-        AccountsRepository(settings.accounts_table),
-        AuditTrail(settings.audit_table),
+def services() -> Services:
+    settings = load_settings(AccountsFunctionSettings)
+    identity = CognitoIdentity(settings.user_pool_id, settings.user_pool_client_id)
+    accounts = AccountsRepository(settings.accounts_table)
+    audit = AuditTrail(settings.audit_table)
+    consents = ConsentLedger(settings.accounts_table, audit)
+    tokens = AccountLinks(settings.accounts_table)
+    links = AccountLinkFlows(identity, accounts, tokens, AccountMail(settings), audit)
+    return Services(
+        accounts=AccountService(identity, accounts, audit, consents=consents, links=links,
+                                terms_version=settings.terms_version),
+        links=links,
+        personal_data=PersonalData(
+            identity=identity, accounts=accounts, consents=consents, links=tokens,
+            payments=PaymentsRepository(settings.payments_table),
+            enrollments=EnrollmentsRepository(settings.enrollments_table),
+            subscriptions=SubscriptionsRepository(settings.payments_table),
+            refund_requests=RefundRequestsRepository(settings.payments_table), audit=audit),
     )
+
+
+def _json(status: HTTPStatus, model: BaseModel) -> Response[str]:
+    return Response(status, content_types.APPLICATION_JSON, model.model_dump_json())
+
+
+@app.get("/auth/terms")
+def terms() -> dict[str, Any]:
+    return {"version": services().accounts.terms_version}
 
 
 @app.post("/auth/register")
 def register() -> Response[str]:
     request = parse_json_body(RegisterRequest, app.current_event)
-    profile = service().register(request)
+    profile = services().accounts.register(request)
     metrics.add_metric(name="AccountsRegistered", unit="Count", value=1)
-    return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, profile.model_dump_json())
+    return _json(HTTPStatus.CREATED, profile)
 
 
 @app.post("/auth/login")
 def login() -> dict[str, Any]:
     request = parse_json_body(LoginRequest, app.current_event)
-    return service().sign_in(request.email, request.password).model_dump()
+    return services().accounts.sign_in(request.email, request.password).model_dump()
 
 
 @app.post("/auth/refresh")
 def refresh() -> dict[str, Any]:
     request = parse_json_body(RefreshRequest, app.current_event)
-    return service().refresh(request.refresh_token).model_dump()
+    return services().accounts.refresh(request.refresh_token).model_dump()
 
 
-@app.post("/auth/new-password")
-def new_password() -> dict[str, Any]:
-    request = parse_json_body(NewPasswordRequest, app.current_event)
-    return service().complete_new_password(request.email, request.session, request.new_password).model_dump()
+@app.post("/auth/set-password")
+def set_password() -> dict[str, Any]:
+    request = parse_json_body(SetPasswordRequest, app.current_event)
+    return services().links.set_password(request.token, request.new_password)
+
+
+@app.post("/auth/password-reset")
+def password_reset() -> Response[str]:
+    request = parse_json_body(EmailRequest, app.current_event)
+    return _json(HTTPStatus.ACCEPTED, services().links.request_password_reset(request.email))
+
+
+@app.post("/auth/verify-email")
+def verify_email() -> dict[str, Any]:
+    request = parse_json_body(TokenRequest, app.current_event)
+    return services().links.verify_email(request.token)
+
+
+@app.post("/auth/verify-email/resend")
+def resend_verification() -> Response[str]:
+    request = parse_json_body(EmailRequest, app.current_event)
+    return _json(HTTPStatus.ACCEPTED, services().links.resend_verification(request.email))
 
 
 @app.get("/me")
 def me() -> dict[str, Any]:
-    return service().me(require_principal(app.current_event.raw_event)).model_dump()
+    return services().accounts.me(require_principal(app.current_event.raw_event)).model_dump()
+
+
+@app.get("/me/export")
+def export() -> dict[str, Any]:
+    return services().personal_data.export(require_principal(app.current_event.raw_event))
+
+
+@app.delete("/me")
+def delete_me() -> Response[str]:
+    services().personal_data.delete(require_principal(app.current_event.raw_event))
+    return Response(HTTPStatus.NO_CONTENT, content_types.APPLICATION_JSON, "")
 
 
 @app.post("/admin/users/<user_id>/groups")
 def add_to_group(user_id: str) -> dict[str, Any]:
     admin = require_principal(app.current_event.raw_event)
     request = parse_json_body(GroupRequest, app.current_event)
-    return service().add_to_group(admin, user_id, request.group).model_dump()
+    return services().accounts.add_to_group(admin, user_id, request.group).model_dump()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -42,6 +42,7 @@ from coursepay.tracks.models import (
     DenyRefundBody,
     PaymentIntentRequest,
     RefundRequestBody,
+    SignupCheckoutRequest,
 )
 from coursepay.tracks.progress import ProgressRepository
 from coursepay.tracks.purchases import OpenPurchases, TrackPurchases
@@ -76,6 +77,7 @@ def service() -> Services:
             accounts=AccountsRepository(settings.accounts_table), signups=SignupsRepository(settings.payments_table),
             open_purchases=OpenPurchases(settings.payments_table),
             publishable_key=lambda: publishable_key(settings.stripe_api_key_secret_id),
+            terms_version=settings.terms_version,
             recover_session=CheckoutSessionRecovery(core.stripe, StripeEventRelay.for_resources(
                 settings.stripe_events_table, settings.event_bus_name)).recover_checkout_session),
         refunds=RefundService(payments, RefundRequestsRepository(settings.payments_table), core.audit, core.stripe,
@@ -119,7 +121,7 @@ def create_checkout(track_id: str) -> Response[str]:
 
 @app.post("/tracks/<track_id>/signup-checkout")
 def create_signup_checkout(track_id: str) -> Response[str]:
-    request = parse_json_body(CheckoutRequest, app.current_event)
+    request = parse_json_body(SignupCheckoutRequest, app.current_event)
     key = app.current_event.headers.get("idempotency-key")
     view = service().purchases.create_signup_checkout(track_id, request, key)
     metrics.add_metric(name="TrackSignupCheckouts", unit="Count", value=1)

@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from local.stack.seed import DEMO_PASSWORD
+from tests.support.accounts import register_verified
 from tests.support.billing_stack import course_access as access
 from tests.support.billing_stack import pay as pay_by_api
 
@@ -25,16 +26,15 @@ COURSE = {"title": "Integration: Python for kids", "description": "Loops and tur
 
 # ------------------------------------------------------------------------------------------------ helpers
 @pytest.fixture(scope="module")
-def tokens(api: Any, login: Callable[..., dict[str, Any]]) -> Callable[[str], str]:
+def tokens(api: Any, stack: Any, login: Callable[..., dict[str, Any]]) -> Callable[[str], str]:
     """``tokens(role)``: an access token of a fresh user of that role ("student", "teacher"), or of a seeded one."""
     admin = login(ADMIN)["access_token"]
 
     def new_user(role: str) -> str:
         email = f"{role}-{uuid.uuid4().hex[:8]}@example.com"
-        created = api.post("/auth/register", json={"email": email, "password": DEMO_PASSWORD, "name": role})
-        assert created.status_code == 201, created.text
+        created = register_verified(api, stack, email, DEMO_PASSWORD, role)
         if role == "teacher":
-            promoted = api.post(f"/admin/users/{created.json()['user_id']}/groups", token=admin,
+            promoted = api.post(f"/admin/users/{created['user_id']}/groups", token=admin,
                                 json={"group": "teachers"})
             assert promoted.status_code == 200, promoted.text
         return str(login(email)["access_token"])

@@ -4,7 +4,6 @@ sandbox (its API through the official SDK, its hosted checkout page in a real br
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 import requests
 
 from local.stack.seed import DEMO_PASSWORD
+from tests.support.accounts import link_token, register_verified
 from tests.support.billing_stack import my_track
 from tests.support.billing_stack import payment_view as payment
 
@@ -22,14 +22,13 @@ NEW_PASSWORD = "N3wPassword42"
 
 # ------------------------------------------------------------------------------------------------ helpers
 @pytest.fixture(scope="module")
-def student(api: Any, login: Callable[..., dict[str, Any]]) -> Callable[[], dict[str, str]]:
-    """``student()``: a freshly registered student ``{email, token, user_id}``."""
+def student(api: Any, stack: Any, login: Callable[..., dict[str, Any]]) -> Callable[[], dict[str, str]]:
+    """``student()``: a freshly registered student with a verified e-mail ``{email, token, user_id}``."""
 
     def register() -> dict[str, str]:
         email = f"track-{uuid.uuid4().hex[:8]}@example.com"
-        created = api.post("/auth/register", json={"email": email, "password": DEMO_PASSWORD, "name": "Tracy"})
-        assert created.status_code == 201, created.text
-        return {"email": email, "token": login(email)["access_token"], "user_id": created.json()["user_id"]}
+        created = register_verified(api, stack, email, DEMO_PASSWORD, "Tracy")
+        return {"email": email, "token": login(email)["access_token"], "user_id": created["user_id"]}
 
     return register
 
@@ -42,6 +41,11 @@ def admin(login: Callable[..., dict[str, Any]]) -> str:
 def urls(stack: Any) -> dict[str, str]:
     base = str(stack.api_url).rstrip("/")
     return {"success_url": f"{base}/payment/success", "cancel_url": f"{base}/get-started"}
+
+
+def signup_body(stack: Any) -> dict[str, str]:
+    """A payment-first sign-up's body: the URLs and the terms the buyer accepts."""
+    return {**urls(stack), "accepted_terms_version": str(stack.parameters["TermsVersion"])}
 
 
 def mails_to(outbox: Callable[[], list[dict[str, Any]]], email: str) -> list[dict[str, Any]]:
@@ -145,10 +149,13 @@ def test_signed_in_checkout_on_the_hosted_page(api, stack, student, browser, eve
 
 
 @pytest.mark.browser
-def test_anonymous_purchase_creates_the_account_then_forced_password_change_then_a_second_track(
-        api, stack, browser, eventually, outbox, aws, stripe_client):
+def test_anonymous_purchase_creates_the_account_then_the_set_password_link_then_a_second_track(
+        api, stack, browser, eventually, outbox, aws, stripe_client, login):
     email = f"payfirst-{uuid.uuid4().hex[:8]}@example.com"
-    created = api.post("/tracks/DP/signup-checkout", json=urls(stack), headers={"Idempotency-Key": uuid.uuid4().hex})
+    refused = api.post("/tracks/DP/signup-checkout", json=urls(stack))
+    assert (refused.status_code, refused.json()["error"]["field"]) == (400, "accepted_terms_version")
+    created = api.post("/tracks/DP/signup-checkout", json=signup_body(stack),
+                       headers={"Idempotency-Key": uuid.uuid4().hex})
     assert created.status_code == 201, created.text
     session = created.json()
     assert api.get(f"/checkout/sessions/{session['session_id']}/verify").status_code == 202
@@ -168,20 +175,22 @@ def test_anonymous_purchase_creates_the_account_then_forced_password_change_then
     assert verified["email"] == email
     assert not {"access_token", "id_token", "refresh_token"} & set(verified)
 
-    welcome = eventually(lambda: mails_to(outbox, email), timeout=30)
-    password = re.search(r"temporary password:\s+(\S+)", body_text(welcome[0])).group(1)
-    first = api.post("/auth/login", json={"email": email, "password": password})
-    assert first.json()["challenge"] == "NEW_PASSWORD_REQUIRED", first.text
-    tokens = api.post("/auth/new-password", json={"email": email, "session": first.json()["session"],
-                                                  "new_password": NEW_PASSWORD})
-    assert tokens.status_code == 200, tokens.text
-    token = tokens.json()["access_token"]
-    assert api.post("/auth/login", json={"email": email, "password": password}).status_code == 401
+    # the welcome e-mail carries no password, only a single-use link to choose one
+    [welcome] = eventually(lambda: [m for m in mails_to(outbox, email)
+                                    if m.get("subject") == "Welcome to Data Professional"], timeout=30)
+    assert "password:" not in body_text(welcome).lower()
+    link = link_token(welcome)
+    set_password = {"token": link, "new_password": NEW_PASSWORD}
+    done = api.post("/auth/set-password", json=set_password)
+    assert done.status_code == 200, done.text
+    again = api.post("/auth/set-password", json={**set_password, "new_password": "An0therPassw0rd"})
+    assert (again.status_code, again.json()["error"]["code"]) == (400, "token_used")
+    token = login(email, NEW_PASSWORD)["access_token"]
     track = eventually(lambda: (t := my_track(api, token, "DP")) and t["tools"]["state"] == "provisioned" and t)
     assert track["status"] == "active"
 
     # the same e-mail buys FSD without signing in: same account, no new credentials
-    second = api.post("/tracks/FSD/signup-checkout", json=urls(stack)).json()
+    second = api.post("/tracks/FSD/signup-checkout", json=signup_body(stack)).json()
     sandbox_pay(stack, second["session_id"], email)
     eventually(lambda: my_track(api, token, "FSD"), timeout=30)
     users = aws.client("cognito-idp").list_users(UserPoolId=aws.name("UserPool"), Filter=f'email = "{email}"')
@@ -190,7 +199,7 @@ def test_anonymous_purchase_creates_the_account_then_forced_password_change_then
     [welcome_back] = eventually(lambda: [m for m in mails_to(outbox, email)
                                          if m.get("subject") == "Welcome to Full-Stack Developer"], timeout=30)
     assert "existing password" in body_text(welcome_back)
-    assert "temporary password" not in body_text(welcome_back)
+    assert "?token=" not in body_text(welcome_back)
     assert api.post("/auth/login", json={"email": email, "password": NEW_PASSWORD}).status_code == 200
 
 
@@ -232,7 +241,7 @@ def test_duplicated_and_shuffled_webhooks_enroll_once(api, stack, student, strip
         buyer = student()
         pi = api.post("/tracks/FSD/payment-intents", token=buyer["token"]).json()["payment_intent_id"]
         stripe_client.v1.payment_intents.confirm(pi, params={"payment_method": "pm_card_visa"})
-        signup = api.post("/tracks/DP/signup-checkout", json=urls(stack)).json()
+        signup = api.post("/tracks/DP/signup-checkout", json=signup_body(stack)).json()
         email = f"chaos-{uuid.uuid4().hex[:8]}@example.com"
         sandbox_pay(stack, signup["session_id"], email)
         requests.post(f"{stack.stripe_url}/_sandbox/webhooks/flush", json={"timeout": 10}, timeout=15)

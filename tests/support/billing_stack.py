@@ -16,6 +16,7 @@ import requests
 import stripe
 
 from local.stack.seed import DEMO_PASSWORD
+from tests.support.accounts import register_verified
 
 GOOD_CARD = "4242424242424242"
 DECLINED_CARD = "4000000000000002"
@@ -33,12 +34,8 @@ class Buyer:
 
 def register(api: Any, stack: Any, login: Any, prefix: str = "billing") -> Buyer:
     email = f"{prefix}-{uuid.uuid4().hex[:8]}@example.com"
-    body = {"email": email, "password": DEMO_PASSWORD, "name": "Bill Payer"}
-    if "TermsVersion" in stack.parameters:  # a sign-up accepts the current terms
-        body["accepted_terms_version"] = str(stack.parameters["TermsVersion"])
-    created = api.post("/auth/register", json=body)
-    assert created.status_code == 201, created.text
-    return Buyer(email=email, token=str(login(email)["access_token"]), user_id=str(created.json()["user_id"]))
+    created = register_verified(api, stack, email, DEMO_PASSWORD, "Bill Payer")
+    return Buyer(email=email, token=str(login(email)["access_token"]), user_id=str(created["user_id"]))
 
 
 def origin(stack: Any) -> str:

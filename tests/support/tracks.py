@@ -23,12 +23,14 @@ class Student:
 
 
 def new_student(aws: Any, name: str = "Sam", *groups: str) -> Student:
-    """A registered student: Cognito user (confirmed) + profile, as POST /auth/register leaves them."""
+    """A registered student who verified their e-mail: Cognito user (confirmed, ``email_verified``) + profile, as
+    POST /auth/register and the verification link leave them."""
     email = f"{name.lower()}-{uuid.uuid4().hex[:8]}@example.com"
     pool = aws.name("UserPool")
     cognito = aws.client("cognito-idp")
     created = cognito.admin_create_user(UserPoolId=pool, Username=email, MessageAction="SUPPRESS",
                                         UserAttributes=[{"Name": "email", "Value": email},
+                                                        {"Name": "email_verified", "Value": "true"},
                                                         {"Name": "name", "Value": name}])
     cognito.admin_set_user_password(UserPoolId=pool, Username=email, Password="Str0ngPassword", Permanent=True)
     user_id = next(a["Value"] for a in created["User"]["Attributes"] if a["Name"] == "sub")

@@ -1,37 +1,58 @@
-"""Accounts function with moto's Cognito and DynamoDB in-process."""
+"""Accounts function with moto's Cognito, DynamoDB and SES in-process: registration with consent, sign-in,
+refresh, profile, promotion. The e-mailed links: tests/unit/test_account_links.py; export and deletion:
+tests/unit/test_account_personal_data.py."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.support.accounts import TERMS, link_token, mails_to
 from tests.support.api_events import body_of, claims_for, http_event
 
 PASSWORD = "Str0ngPassword"
 
 
-@pytest.fixture
-def accounts(load_function):
-    return load_function("AccountsFunction", "accounts")
+pytest_plugins = ("tests.support.accounts_fixtures",)
 
 
 def call(module, lambda_context, *args, **kwargs):
     return module.lambda_handler(http_event(*args, **kwargs), lambda_context)
 
 
-def register(module, ctx, email="ada@example.com", password=PASSWORD, name="Ada"):
-    return call(module, ctx, "POST", "/auth/register", body={"email": email, "password": password, "name": name})
+def register(module, ctx, email="ada@example.com", password=PASSWORD, name="Ada", verify=True):
+    response = call(module, ctx, "POST", "/auth/register",
+                    body={"email": email, "password": password, "name": name, "accepted_terms_version": TERMS})
+    if verify and response["statusCode"] == 201:
+        [mail] = mails_to(body_of(response)["email"], "Confirm your e-mail address")
+        verified = call(module, ctx, "POST", "/auth/verify-email", body={"token": link_token(mail)})
+        assert verified["statusCode"] == 200, verified
+    return response
 
 
-def test_register_creates_a_student_who_can_log_in(accounts, lambda_context, aws):
-    response = register(accounts, lambda_context, email="Ada@Example.com ")
+def test_register_creates_a_student_who_verifies_the_e_mail_then_logs_in(accounts, lambda_context, aws):
+    response = register(accounts, lambda_context, email="Ada@Example.com ", verify=False)
     assert response["statusCode"] == 201
     profile = body_of(response)
     assert profile["email"] == "ada@example.com"
     assert profile["groups"] == ["students"]
+    assert (profile["email_verified"], profile["terms_version"]) == (False, TERMS)
 
     pool = aws.name("UserPool")
     groups = aws.client("cognito-idp").admin_list_groups_for_user(UserPoolId=pool, Username="ada@example.com")
     assert [g["GroupName"] for g in groups["Groups"]] == ["students"]
+
+    # the right password, but an unconfirmed address: refused until the e-mailed link is used
+    early = call(accounts, lambda_context, "POST", "/auth/login",
+                 body={"email": "ada@example.com", "password": PASSWORD})
+    assert early["statusCode"] == 403
+    assert body_of(early)["error"]["code"] == "email_not_verified"
+    [mail] = mails_to("ada@example.com", "Confirm your e-mail address")
+    assert mail["body"].count("https://app.example.com/verify-email?token=") == 1
+    token = link_token(mail)
+    verified = call(accounts, lambda_context, "POST", "/auth/verify-email", body={"token": token})
+    assert body_of(verified) == {"status": "email_verified", "email": "ada@example.com"}
+    again = call(accounts, lambda_context, "POST", "/auth/verify-email", body={"token": token})
+    assert (again["statusCode"], body_of(again)["error"]["code"]) == (400, "token_used")
 
     login = call(accounts, lambda_context, "POST", "/auth/login",
                  body={"email": "ada@example.com", "password": PASSWORD})
@@ -46,7 +67,29 @@ def test_register_creates_a_student_who_can_log_in(accounts, lambda_context, aws
     assert body_of(refreshed)["access_token"]
 
     audit = aws.table("AuditTable").scan()["Items"]
-    assert [entry["action"] for entry in audit] == ["account.registered"]
+    assert sorted(entry["action"] for entry in audit) == ["account.consent_recorded", "account.email_verified",
+                                                          "account.registered"]
+    assert "ada@example.com" not in str(audit)  # the audit trail outlives the account: no e-mail in it
+    me = body_of(call(accounts, lambda_context, "GET", "/me", claims=claims_for(profile["user_id"], "students")))
+    assert (me["email_verified"], me["terms_version"]) == (True, TERMS)
+
+
+def test_registration_requires_accepting_the_current_terms_and_stores_the_version(accounts, lambda_context, aws):
+    body = {"email": "ada@example.com", "password": PASSWORD, "name": "Ada"}
+    for refused in ({**body}, {**body, "accepted_terms_version": "2019-01"}):
+        response = call(accounts, lambda_context, "POST", "/auth/register", body=refused)
+        assert response["statusCode"] == 400
+        assert body_of(response)["error"]["field"] == "accepted_terms_version"
+    assert aws.client("cognito-idp").list_users(UserPoolId=aws.name("UserPool"))["Users"] == []
+
+    terms = call(accounts, lambda_context, "GET", "/auth/terms")
+    assert body_of(terms) == {"version": TERMS}
+    user_id = body_of(register(accounts, lambda_context, verify=False))["user_id"]
+    consents = aws.table("AccountsTable").query(
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :consent)",
+        ExpressionAttributeValues={":pk": f"USER#{user_id}", ":consent": "CONSENT#"})["Items"]
+    assert [(c["version"], c["channel"]) for c in consents] == [(TERMS, "registration")]
+    assert consents[0]["accepted_at"].startswith("20")
 
 
 @pytest.mark.parametrize(
@@ -60,7 +103,7 @@ def test_register_creates_a_student_who_can_log_in(accounts, lambda_context, aws
     ],
 )
 def test_register_rejects_bad_input_and_changes_nothing(accounts, lambda_context, aws, body, field):
-    response = call(accounts, lambda_context, "POST", "/auth/register", body=body)
+    response = call(accounts, lambda_context, "POST", "/auth/register", body={"accepted_terms_version": TERMS, **body})
     assert response["statusCode"] == 400
     assert body_of(response)["error"]["field"] == field
     assert aws.client("cognito-idp").list_users(UserPoolId=aws.name("UserPool"))["Users"] == []
@@ -87,23 +130,6 @@ def test_invalid_json_body_is_400_naming_the_body(accounts, lambda_context):
     response = accounts.lambda_handler(http_event("POST", "/auth/login", raw_body=b"{nope"), lambda_context)
     assert response["statusCode"] == 400
     assert body_of(response)["error"]["field"] == "body"
-
-
-def test_temporary_password_requires_a_new_one_at_first_login(accounts, lambda_context, aws):
-    pool = aws.name("UserPool")
-    aws.client("cognito-idp").admin_create_user(
-        UserPoolId=pool, Username="new@example.com", TemporaryPassword="Temp0rary!pw", MessageAction="SUPPRESS",
-        UserAttributes=[{"Name": "email", "Value": "new@example.com"}])
-    first = body_of(call(accounts, lambda_context, "POST", "/auth/login",
-                         body={"email": "new@example.com", "password": "Temp0rary!pw"}))
-    assert first["challenge"] == "NEW_PASSWORD_REQUIRED"
-    done = call(accounts, lambda_context, "POST", "/auth/new-password",
-                body={"email": "new@example.com", "session": first["session"], "new_password": "Brand0Newpw"})
-    assert done["statusCode"] == 200
-    assert body_of(done)["access_token"]
-    again = call(accounts, lambda_context, "POST", "/auth/login",
-                 body={"email": "new@example.com", "password": "Brand0Newpw"})
-    assert "access_token" in body_of(again)
 
 
 def test_me_returns_the_profile_of_the_caller(accounts, lambda_context):

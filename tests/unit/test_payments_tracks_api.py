@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.accounts import TERMS
 from tests.support.tracks import call, new_student
 
 pytest_plugins = ("tests.support.tracks_fixtures",)  # fixtures: payments, stripe_sdk, sandbox
 
 ORIGIN = "https://app.example.com"
 URLS = {"success_url": f"{ORIGIN}/paid", "cancel_url": f"{ORIGIN}/tracks"}
+SIGNUP = {**URLS, "accepted_terms_version": TERMS}
 
 
 def test_the_catalogue_is_public_and_comes_from_the_data_file(payments, lambda_context):
@@ -110,16 +112,21 @@ def test_signup_checkout_is_anonymous_and_the_success_page_waits_for_the_account
                                                                                   stripe_sdk):
     route = "/tracks/{trackId}/signup-checkout"
     headers = {"Idempotency-Key": "click-1234567890"}
-    status, first = call(payments, lambda_context, "POST", "/tracks/DP/signup-checkout", route=route, body=URLS,
+    for without_consent in (URLS, {**URLS, "accepted_terms_version": "2019-01"}):
+        status, refused = call(payments, lambda_context, "POST", "/tracks/DP/signup-checkout", route=route,
+                               body=without_consent, headers=headers)
+        assert (status, refused["error"]["field"]) == (400, "accepted_terms_version")
+    status, first = call(payments, lambda_context, "POST", "/tracks/DP/signup-checkout", route=route, body=SIGNUP,
                          headers=headers)
     assert status == 201, first
-    _, again = call(payments, lambda_context, "POST", "/tracks/DP/signup-checkout", route=route, body=URLS,
+    _, again = call(payments, lambda_context, "POST", "/tracks/DP/signup-checkout", route=route, body=SIGNUP,
                     headers=headers)
     assert again["session_id"] == first["session_id"]
     session = stripe_sdk.v1.checkout.sessions.retrieve(first["session_id"])
     assert session.customer_creation == "always"
     assert session.customer is None
-    assert session.metadata.to_dict() == {"kind": "track", "track_id": "DP", "channel": "signup", "pricing": "one_time"}
+    assert session.metadata.to_dict() == {"kind": "track", "track_id": "DP", "channel": "signup", "pricing": "one_time",
+                                          "terms_version": TERMS}
 
     verify = "/checkout/sessions/{sessionId}/verify"
     status, body = call(payments, lambda_context, "GET", f"/checkout/sessions/{first['session_id']}/verify",
@@ -137,7 +144,7 @@ def test_a_signup_whose_webhook_was_lost_is_recovered_from_stripe_by_the_verify_
     import urllib.request
 
     status, checkout = call(payments, lambda_context, "POST", "/tracks/DP/signup-checkout",
-                            route="/tracks/{trackId}/signup-checkout", body=URLS,
+                            route="/tracks/{trackId}/signup-checkout", body=SIGNUP,
                             headers={"Idempotency-Key": "lost-webhook-1234"})
     assert status == 201, checkout
     session_id = checkout["session_id"]

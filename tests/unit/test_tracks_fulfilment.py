@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import uuid
 
 import pytest
 import stripe
 
 from coursepay.tracks.events import TRACK_ENROLLED
+from tests.support.accounts import TERMS, link_token
 from tests.support.tracks import (
     call,
     complete_checkout,
@@ -27,6 +27,7 @@ from tests.support.tracks import (
 pytest_plugins = ("tests.support.tracks_fixtures", "tests.support.tool_services")
 
 URLS = {"success_url": "https://app.example.com/welcome", "cancel_url": "https://app.example.com/tracks"}
+SIGNUP = {**URLS, "accepted_terms_version": TERMS}
 PI_ROUTE = "/tracks/{trackId}/payment-intents"
 
 
@@ -129,11 +130,15 @@ def test_a_declined_card_records_stripes_reason_and_a_late_failure_never_undoes_
     assert (status, body["error"]["code"]) == (409, "conflict")
 
 
-def test_payment_first_signup_creates_the_account_once_and_mails_a_temporary_password(world, aws, lambda_context,
-                                                                                     stripe_sdk, sandbox, consumers):
+def test_payment_first_signup_creates_the_account_once_and_mails_a_single_use_set_password_link(
+        world, aws, lambda_context, stripe_sdk, sandbox, consumers, load_function):
     email = f"new-{uuid.uuid4().hex[:8]}@example.com"
+    status, refused = call(world["payments"], lambda_context, "POST", "/tracks/DP/signup-checkout",
+                           route="/tracks/{trackId}/signup-checkout", body=URLS)
+    assert (status, refused["error"]["field"]) == (400, "accepted_terms_version")
     _, session = call(world["payments"], lambda_context, "POST", "/tracks/DP/signup-checkout",
-                      route="/tracks/{trackId}/signup-checkout", body=URLS)
+                      route="/tracks/{trackId}/signup-checkout", body=SIGNUP)
+    assert stripe_sdk.v1.checkout.sessions.retrieve(session["session_id"]).metadata["terms_version"] == TERMS
     outcome = complete_checkout(sandbox.url, session["session_id"], email.upper(), "Nora New")
     assert outcome["outcome"] == "complete"
     pi = outcome["payment_intent"]
@@ -148,7 +153,7 @@ def test_payment_first_signup_creates_the_account_once_and_mails_a_temporary_pas
     pool = aws.name("UserPool")
     users = aws.client("cognito-idp").list_users(UserPoolId=pool, Filter=f'email = "{email}"')["Users"]
     assert len(users) == 1
-    assert users[0]["UserStatus"] == "FORCE_CHANGE_PASSWORD"
+    assert users[0]["UserStatus"] == "FORCE_CHANGE_PASSWORD"  # no usable password: its temporary one is unknown
     groups = aws.client("cognito-idp").admin_list_groups_for_user(UserPoolId=pool, Username=email)["Groups"]
     assert [g["GroupName"] for g in groups] == ["students"]
     user_id = next(a["Value"] for a in users[0]["Attributes"] if a["Name"] == "sub")
@@ -158,6 +163,12 @@ def test_payment_first_signup_creates_the_account_once_and_mails_a_temporary_pas
     payment = aws.table("PaymentsTable").get_item(Key={"pk": f"PAYMENT#{session['session_id']}", "sk": "PAYMENT"})
     assert (payment["Item"]["status"], payment["Item"]["user_id"]) == ("succeeded", user_id)
     assert payment["Item"]["stripe_payment_intent_id"] == pi
+    # the consent given at checkout is stored with the account (once, however often the events came) and audited
+    consents = aws.table("AccountsTable").query(
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :c)",
+        ExpressionAttributeValues={":pk": f"USER#{user_id}", ":c": "CONSENT#"})["Items"]
+    assert [(c["version"], c["channel"]) for c in consents] == [(TERMS, "signup_checkout")]
+    assert audit_actions(aws, f"user#{user_id}").count("account.consent_recorded") == 1
 
     verify = "/checkout/sessions/{sessionId}/verify"
     status, body = call(world["payments"], lambda_context, "GET", f"/checkout/sessions/{session['session_id']}/verify",
@@ -175,32 +186,45 @@ def test_payment_first_signup_creates_the_account_once_and_mails_a_temporary_pas
     assert welcome == "Welcome to Data Professional"
     assert receipt.startswith("Your receipt for Data Professional")
     [mail] = [m for m in mails if m["subject"].startswith("Welcome to")]
-    password = re.search(r"temporary password:\s+(\S+)", mail["body"]).group(1)
-    assert "expires after 3 days" in mail["body"]
-    # the temporary password is nowhere but in the e-mail (and Cognito): not on the bus, not in a table
-    assert all(password not in record["body"] for record in notifications)
+    assert "password:" not in mail["body"].lower()
+    assert "expires after 72 hours" in mail["body"]
+    token = link_token(mail)
+    assert f"https://app.example.com/set-password?token={token}" in mail["html"]
+    # the token is nowhere but in the e-mail: not on the bus, and only its hash in a table
+    assert all(token not in record["body"] for record in notifications)
     for table in ("PaymentsTable", "AccountsTable", "EnrollmentsTable", "AuditTable", "IdempotencyTable"):
-        assert password not in str(aws.table(table).scan()["Items"])
-    # the first sign-in must set a new password
-    challenge = aws.client("cognito-idp").initiate_auth(
-        ClientId=aws.name("UserPoolClient"), AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": email, "PASSWORD": password})
-    assert challenge["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
+        assert token not in str(aws.table(table).scan()["Items"])
 
-    # the same e-mail buys a second track: linked to the same account, no second user
+    # the same e-mail buys a second track before setting a password: same account, and no second link
     _, second = call(world["payments"], lambda_context, "POST", "/tracks/FSD/signup-checkout",
-                     route="/tracks/{trackId}/signup-checkout", body=URLS)
+                     route="/tracks/{trackId}/signup-checkout", body=SIGNUP)
     complete_checkout(sandbox.url, second["session_id"], email, "Nora New")
     consume(world["fulfilment"], lambda_context, *events_for(stripe_sdk, second["session_id"],
                                                              "checkout.session.completed"))
     assert len(aws.client("cognito-idp").list_users(UserPoolId=pool, Filter=f'email = "{email}"')["Users"]) == 1
     assert aws.table("EnrollmentsTable").get_item(Key={"pk": f"USER#{user_id}", "sk": "track#FSD"})["Item"][
         "status"] == "active"
+    consumers("notifications").lambda_handler({"Records": drain(aws, "NotificationsQueue")}, lambda_context)
+    [fsd_welcome] = [m for m in sent_emails()
+                     if m["to"] == [email] and m["subject"] == "Welcome to Full-Stack Developer"]
+    assert "?token=" not in fsd_welcome["body"]
+    assert "link in your first welcome e-mail" in fsd_welcome["body"]
+
+    # the link sets the password once; the buyer then signs in
+    accounts = load_function("AccountsFunction", "accounts")
+    set_password = {"token": token, "new_password": "Ch0senPassword"}
+    assert call(accounts, lambda_context, "POST", "/auth/set-password", body=set_password)[0] == 200
+    status, again = call(accounts, lambda_context, "POST", "/auth/set-password", body=set_password)
+    assert (status, again["error"]["code"]) == (400, "token_used")
+    status, tokens = call(accounts, lambda_context, "POST", "/auth/login",
+                          body={"email": email, "password": "Ch0senPassword"})
+    assert status == 200
+    assert tokens["access_token"]
 
 
 def test_an_unpaid_or_expired_session_creates_nothing(world, aws, lambda_context, stripe_sdk):
     _, session = call(world["payments"], lambda_context, "POST", "/tracks/FSD/signup-checkout",
-                      route="/tracks/{trackId}/signup-checkout", body=URLS)
+                      route="/tracks/{trackId}/signup-checkout", body=SIGNUP)
     stripe_sdk.v1.checkout.sessions.expire(session["session_id"])
     consume(world["fulfilment"], lambda_context, *events_for(stripe_sdk, session["session_id"],
                                                              "checkout.session.expired"))

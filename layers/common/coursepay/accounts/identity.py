@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+import secrets
+import string
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from coursepay import aws_clients
-from coursepay.accounts.models import NewPasswordChallenge, Tokens
+from coursepay.accounts.models import Tokens
 from coursepay.errors import Conflict, InvalidRequest, NotFound, Unauthenticated, UpstreamUnavailable
+
+NO_PASSWORD_YET = "FORCE_CHANGE_PASSWORD"  # created with the unusable temporary password, none set since
+_ALPHABET = string.ascii_letters + string.digits
+
+
+@dataclass(frozen=True)
+class AccountState:
+    user_id: str
+    has_password: bool
+    email_verified: bool
+
+
+def unusable_password(length: int = 32) -> str:
+    """Random, satisfying the pool's policy (Cognito requires a temporary password to create a user), and never
+    stored, logged or sent: nobody can sign in with it."""
+    body = [secrets.choice(_ALPHABET) for _ in range(length - 3)]
+    body += [secrets.choice(string.ascii_lowercase), secrets.choice(string.ascii_uppercase),
+             secrets.choice(string.digits)]
+    secrets.SystemRandom().shuffle(body)
+    return "".join(body)
 
 
 def _code(error: ClientError) -> str:
@@ -30,22 +53,22 @@ class CognitoIdentity:
         self._pool = user_pool_id
         self._client = client_id
 
-    def create_user(self, email: str, name: str, *, password: str | None = None,
-                    temporary_password: str | None = None) -> str:
-        """Create a user (no Cognito e-mail: coursepay sends its own). With ``password`` the user can sign in
-        at once; with ``temporary_password`` the first sign-in must set a new one. Returns the user's sub."""
+    def create_user(self, email: str, name: str, *, password: str | None = None, verified: bool = False) -> str:
+        """Create a user (no Cognito e-mail: coursepay sends its own). With ``password`` the user can sign in once
+        the e-mail is verified; without, the account gets a random temporary password that is never told to
+        anyone, so it has no usable password until one is set through a link (``set_password``).
+        Returns the user's sub."""
         kwargs: dict[str, Any] = {
             "UserPoolId": self._pool,
             "Username": email,
             "UserAttributes": [
                 {"Name": "email", "Value": email},
-                {"Name": "email_verified", "Value": "true"},
+                {"Name": "email_verified", "Value": "true" if verified else "false"},
                 {"Name": "name", "Value": name},
             ],
             "MessageAction": "SUPPRESS",
+            "TemporaryPassword": unusable_password(),
         }
-        if temporary_password:
-            kwargs["TemporaryPassword"] = temporary_password
         try:
             response = aws_clients.cognito().admin_create_user(**kwargs)
         except ClientError as error:
@@ -55,17 +78,28 @@ class CognitoIdentity:
         attributes = {attr["Name"]: attr["Value"] for attr in response["User"].get("Attributes", [])}
         if password:
             try:
-                aws_clients.cognito().admin_set_user_password(
-                    UserPoolId=self._pool, Username=email, Password=password, Permanent=True)
-            except ClientError as error:
+                self.set_password(email, password, field="password")
+            except Exception:
                 # Leave nothing behind: a user without the password they chose is of no use to them.
                 aws_clients.cognito().admin_delete_user(UserPoolId=self._pool, Username=email)
-                if _code(error) == "InvalidPasswordException":
-                    raise InvalidRequest(str(error.response["Error"].get("Message")), field="password") from error
-                raise self._unexpected(error) from error
+                raise
         return attributes["sub"]
 
-    def find_user_id(self, email: str) -> str | None:
+    def set_password(self, email: str, password: str, *, field: str = "new_password") -> None:
+        """The user's permanent password (the account is then CONFIRMED); InvalidRequest naming ``field`` for a
+        password the pool's policy refuses."""
+        try:
+            aws_clients.cognito().admin_set_user_password(UserPoolId=self._pool, Username=email, Password=password,
+                                                          Permanent=True)
+        except ClientError as error:
+            if _code(error) == "InvalidPasswordException":
+                raise InvalidRequest(str(error.response["Error"].get("Message")), field=field) from error
+            if _code(error) == "UserNotFoundException":
+                raise NotFound("no such user") from error
+            raise self._unexpected(error) from error
+
+    def account_state(self, email: str) -> AccountState | None:
+        """Whether the account has a usable password and a verified e-mail; None for an unknown e-mail."""
         try:
             response = aws_clients.cognito().admin_get_user(UserPoolId=self._pool, Username=email)
         except ClientError as error:
@@ -73,7 +107,30 @@ class CognitoIdentity:
                 return None
             raise self._unexpected(error) from error
         attributes = {attr["Name"]: attr["Value"] for attr in response.get("UserAttributes", [])}
-        return attributes.get("sub")
+        return AccountState(user_id=attributes["sub"], has_password=response.get("UserStatus") != NO_PASSWORD_YET,
+                            email_verified=attributes.get("email_verified") == "true")
+
+    def mark_email_verified(self, email: str) -> None:
+        aws_clients.cognito().admin_update_user_attributes(
+            UserPoolId=self._pool, Username=email, UserAttributes=[{"Name": "email_verified", "Value": "true"}])
+
+    def sign_out_everywhere(self, email: str) -> None:
+        """Revokes the user's refresh tokens (after a password reset)."""
+        aws_clients.cognito().admin_user_global_sign_out(UserPoolId=self._pool, Username=email)
+
+    def delete_user(self, email: str) -> bool:
+        """Removes the user and with it every way to sign in; False when there was none (deleted already)."""
+        try:
+            aws_clients.cognito().admin_delete_user(UserPoolId=self._pool, Username=email)
+        except ClientError as error:
+            if _code(error) == "UserNotFoundException":
+                return False
+            raise self._unexpected(error) from error
+        return True
+
+    def find_user_id(self, email: str) -> str | None:
+        state = self.account_state(email)
+        return state.user_id if state else None
 
     def add_to_group(self, email: str, group: str) -> None:
         try:
@@ -87,7 +144,7 @@ class CognitoIdentity:
         response = aws_clients.cognito().admin_list_groups_for_user(UserPoolId=self._pool, Username=email)
         return sorted(group["GroupName"] for group in response.get("Groups", []))
 
-    def sign_in(self, email: str, password: str) -> Tokens | NewPasswordChallenge:
+    def sign_in(self, email: str, password: str) -> Tokens:
         try:
             response = aws_clients.cognito().initiate_auth(
                 ClientId=self._client, AuthFlow="USER_PASSWORD_AUTH",
@@ -96,25 +153,9 @@ class CognitoIdentity:
             if _code(error) in {"NotAuthorizedException", "UserNotFoundException"}:
                 raise Unauthenticated("wrong e-mail or password") from error
             raise self._unexpected(error) from error
-        if response.get("ChallengeName") == "NEW_PASSWORD_REQUIRED":
-            return NewPasswordChallenge(session=response["Session"])
         if "AuthenticationResult" not in response:
+            # NEW_PASSWORD_REQUIRED would need the unusable password nobody was told: never expected.
             raise UpstreamUnavailable(f"unsupported sign-in challenge {response.get('ChallengeName')}")
-        return _tokens(dict(response["AuthenticationResult"]))
-
-    def complete_new_password(self, email: str, session: str, new_password: str) -> Tokens:
-        try:
-            response = aws_clients.cognito().respond_to_auth_challenge(
-                ClientId=self._client, ChallengeName="NEW_PASSWORD_REQUIRED", Session=session,
-                ChallengeResponses={"USERNAME": email, "NEW_PASSWORD": new_password})
-        except ClientError as error:
-            code = _code(error)
-            if code == "InvalidPasswordException":
-                raise InvalidRequest(str(error.response["Error"].get("Message")), field="new_password") from error
-            if code in {"NotAuthorizedException", "CodeMismatchException", "ExpiredCodeException",
-                        "UserNotFoundException"}:
-                raise Unauthenticated("the sign-in session is invalid or has expired") from error
-            raise self._unexpected(error) from error
         return _tokens(dict(response["AuthenticationResult"]))
 
     def refresh(self, refresh_token: str) -> Tokens:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -21,20 +21,24 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+def strong_password(value: str) -> str:
+    # The user pool's policy, checked before anything is changed so a weak password changes nothing.
+    if not (re.search(r"[a-z]", value) and re.search(r"[A-Z]", value) and re.search(r"\d", value)):
+        raise ValueError("needs a lower-case letter, an upper-case letter and a digit")
+    return value
+
+
+TermsVersion = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$")]
+
+
 class RegisterRequest(_Request):
     email: str
     password: str = Field(min_length=8, max_length=256)
     name: str = Field(min_length=1, max_length=120)
+    accepted_terms_version: TermsVersion
 
     _email = field_validator("email")(normalise_email)
-
-    @field_validator("password")
-    @classmethod
-    def _strong_enough(cls, value: str) -> str:
-        # The user pool's policy, checked before any user is created so a weak password changes nothing.
-        if not (re.search(r"[a-z]", value) and re.search(r"[A-Z]", value) and re.search(r"\d", value)):
-            raise ValueError("needs a lower-case letter, an upper-case letter and a digit")
-        return value
+    _strong = field_validator("password")(strong_password)
 
 
 class LoginRequest(_Request):
@@ -48,13 +52,21 @@ class RefreshRequest(_Request):
     refresh_token: str = Field(min_length=1)
 
 
-class NewPasswordRequest(_Request):
-    email: str
-    session: str = Field(min_length=1)
+class SetPasswordRequest(_Request):
+    token: str = Field(min_length=20, max_length=200)
     new_password: str = Field(min_length=8, max_length=256)
 
+    _strong = field_validator("new_password")(strong_password)
+
+
+class EmailRequest(_Request):
+    email: str
+
     _email = field_validator("email")(normalise_email)
-    _strong = field_validator("new_password")(RegisterRequest._strong_enough.__func__)  # type: ignore[attr-defined]
+
+
+class TokenRequest(_Request):
+    token: str = Field(min_length=20, max_length=200)
 
 
 class GroupRequest(_Request):
@@ -69,15 +81,19 @@ class Tokens(BaseModel):
     token_type: str = "Bearer"
 
 
-class NewPasswordChallenge(BaseModel):
-    challenge: Literal["NEW_PASSWORD_REQUIRED"] = "NEW_PASSWORD_REQUIRED"
-    session: str
-    message: str = "a new password must be set before the first sign-in (POST /auth/new-password)"
-
-
 class Profile(BaseModel):
     user_id: str
     email: str
     name: str
     created_at: str
     groups: list[str] = Field(default_factory=list)
+    email_verified: bool = True  # False for a self-registered account until its verification link is used
+    terms_version: str | None = None
+    terms_accepted_at: str | None = None
+
+
+class Accepted(BaseModel):
+    """The answer of the routes that start an e-mailed flow: the same whether or not the e-mail has an account."""
+
+    status: Literal["accepted"] = "accepted"
+    message: str

@@ -1,6 +1,9 @@
 """Account profiles in the accounts table.
 
-Items: profile ``pk=USER#<sub>, sk=PROFILE`` (gsi1: ``EMAIL#<email>`` / ``USER``, for look-up by e-mail).
+Items: profile ``pk=USER#<sub>, sk=PROFILE`` (gsi1: ``EMAIL#<email>`` / ``USER``, for look-up by e-mail). A deleted
+account's profile is a tombstone: ``user_id``, ``deleted_at`` and nothing personal (no e-mail, name, index keys).
+The same partition holds the user's consents (``coursepay.accounts.consent``), account links
+(``coursepay.accounts.tokens``) and Stripe Customer mapping (``coursepay.billing.customers``).
 """
 
 from __future__ import annotations
@@ -8,9 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from coursepay.accounts.models import Profile
+from coursepay.errors import ConditionFailed
 from coursepay.storage.dynamo import DynamoTable, item_to_model
 
 PROFILE = "PROFILE"
+PERSONAL_FIELDS = ("email", "name", "gsi1pk", "gsi1sk", "terms_version", "terms_accepted_at", "email_verified")
 
 
 def user_key(user_id: str) -> dict[str, str]:
@@ -26,18 +31,29 @@ class AccountsRepository:
             **user_key(profile.user_id),
             "gsi1pk": f"EMAIL#{profile.email}",
             "gsi1sk": "USER",
-            "user_id": profile.user_id,
-            "email": profile.email,
-            "name": profile.name,
-            "created_at": profile.created_at,
+            **profile.model_dump(exclude={"groups"}, exclude_none=True),
         }, condition="attribute_not_exists(pk) OR email = :email", values={":email": profile.email})
 
     def get_profile(self, user_id: str) -> Profile | None:
+        """The profile; None for an unknown or deleted account."""
         item = self.table.get(user_key(user_id))
-        return _profile(item) if item else None
+        return _profile(item) if item and "deleted_at" not in item else None
 
     def get_item(self, user_id: str) -> dict[str, Any] | None:
         return self.table.get(user_key(user_id))
+
+    def mark_email_verified(self, user_id: str) -> None:
+        self.table.update(user_key(user_id), set_fields={"email_verified": True},
+                          condition="attribute_exists(pk) AND attribute_not_exists(deleted_at)")
+
+    def erase_profile(self, user_id: str, deleted_at: str) -> bool:
+        """Replaces the profile by its tombstone; False when it was erased already (the first time stands)."""
+        try:
+            self.table.update(user_key(user_id), set_fields={"user_id": user_id, "deleted_at": deleted_at},
+                              remove=PERSONAL_FIELDS, condition="attribute_not_exists(deleted_at)")
+        except ConditionFailed:
+            return False
+        return True
 
 
 def _profile(item: dict[str, Any]) -> Profile:

@@ -1,43 +1,54 @@
-"""Accounts: registration (always a student), sign-in, refresh, first-sign-in password, profile,
-promotion by an admin."""
+"""Accounts: registration (always a student, with consent, e-mail to verify), sign-in (only with a verified
+e-mail), refresh, profile, promotion by an admin."""
 
 from __future__ import annotations
 
+from coursepay.accounts.consent import Consent, ConsentLedger, require_current
 from coursepay.accounts.identity import CognitoIdentity
-from coursepay.accounts.models import (
-    NewPasswordChallenge,
-    Profile,
-    RegisterRequest,
-    Tokens,
-)
+from coursepay.accounts.links import AccountLinkFlows
+from coursepay.accounts.models import Profile, RegisterRequest, Tokens
 from coursepay.accounts.repository import AccountsRepository
 from coursepay.clock import iso_now
-from coursepay.errors import NotFound
+from coursepay.errors import Forbidden, NotFound
 from coursepay.identity import ADMINS, STUDENTS, Principal
 from coursepay.storage.audit import AuditEntry, AuditTrail
 
 
 class AccountService:
-    def __init__(self, identity: CognitoIdentity, accounts: AccountsRepository, audit: AuditTrail) -> None:
+    def __init__(self, identity: CognitoIdentity, accounts: AccountsRepository, audit: AuditTrail, *,
+                 consents: ConsentLedger, links: AccountLinkFlows, terms_version: str) -> None:
         self._identity = identity
         self._accounts = accounts
         self._audit = audit
+        self._consents = consents
+        self._links = links
+        self.terms_version = terms_version
 
     def register(self, request: RegisterRequest) -> Profile:
+        require_current(request.accepted_terms_version, self.terms_version)
         user_id = self._identity.create_user(request.email, request.name, password=request.password)
         self._identity.add_to_group(request.email, STUDENTS)
-        profile = Profile(user_id=user_id, email=request.email, name=request.name, created_at=iso_now(),
-                          groups=[STUDENTS])
+        now = iso_now()
+        profile = Profile(user_id=user_id, email=request.email, name=request.name, created_at=now,
+                          groups=[STUDENTS], email_verified=False)
         self._accounts.save_profile(profile)
+        # No e-mail or name in the audit trail: it is kept after an account is deleted (docs/decisions.md D9).
         self._audit.record(AuditEntry(entity=f"user#{user_id}", action="account.registered",
-                                      actor=f"user:{user_id}", after={"email": profile.email, "group": STUDENTS}))
-        return profile
+                                      actor=f"user:{user_id}", after={"group": STUDENTS, "origin": "registration"}))
+        consent = Consent(version=request.accepted_terms_version, accepted_at=now, channel="registration")
+        self._consents.record(user_id, consent, actor=f"user:{user_id}")
+        self._links.send_verification(user_id, request.email, request.name)
+        return profile.model_copy(update={"terms_version": consent.version, "terms_accepted_at": now})
 
-    def sign_in(self, email: str, password: str) -> Tokens | NewPasswordChallenge:
-        return self._identity.sign_in(email, password)
-
-    def complete_new_password(self, email: str, session: str, new_password: str) -> Tokens:
-        return self._identity.complete_new_password(email, session, new_password)
+    def sign_in(self, email: str, password: str) -> Tokens:
+        tokens = self._identity.sign_in(email, password)
+        # Asked only after the password was right, so this tells nothing to someone who does not know it.
+        state = self._identity.account_state(email)
+        if state is not None and not state.email_verified:
+            raise Forbidden("confirm your e-mail address first with the link we sent you "
+                            "(POST /auth/verify-email/resend sends a new one)", field="email",
+                            code="email_not_verified")
+        return tokens
 
     def refresh(self, refresh_token: str) -> Tokens:
         return self._identity.refresh(refresh_token)

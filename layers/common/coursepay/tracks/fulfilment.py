@@ -19,9 +19,11 @@ buyer is enrolled in already is refunded by the core's ``duplicates``.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from coursepay.accounts.consent import Consent, ConsentLedger
 from coursepay.accounts.identity import CognitoIdentity
 from coursepay.accounts.repository import AccountsRepository
 from coursepay.billing.attempts import failure_reason
@@ -29,6 +31,7 @@ from coursepay.billing.core import BillingCore
 from coursepay.billing.customers import CustomerDirectory
 from coursepay.billing.enrollments import Enrollment
 from coursepay.billing.payments import Payment
+from coursepay.clock import iso_time
 from coursepay.errors import InvalidRequest, NotFound
 from coursepay.events.envelope import Envelope
 from coursepay.events.handlers import EnvelopeHandler, KindHandlers, stripe_object
@@ -58,6 +61,15 @@ def _metadata(obj: dict[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in metadata.items()} if isinstance(metadata, dict) else {}
 
 
+def _checkout_consent(session: dict[str, Any]) -> Consent | None:
+    """The terms a payment-first buyer accepted when they started this checkout (``POST .../signup-checkout``)."""
+    version = _metadata(session).get("terms_version")
+    if not version or _metadata(session).get("channel") != "signup":
+        return None
+    accepted_at = iso_time(datetime.fromtimestamp(int(session.get("created") or 0), UTC))
+    return Consent(version=version, accepted_at=accepted_at, channel="signup_checkout")
+
+
 def _id_of(value: Any) -> str | None:
     if isinstance(value, dict):
         return str(value.get("id")) if value.get("id") else None
@@ -66,7 +78,7 @@ def _id_of(value: Any) -> str | None:
 
 class TrackFulfilment:
     def __init__(self, *, core: BillingCore, tracks: TracksRepository, progress: ProgressRepository,
-                 signups: SignupsRepository, buyers: PaymentFirstAccounts, accounts: AccountsRepository,
+                 signups: SignupsRepository, buyers: PaymentFirstAccounts,
                  customers: CustomerDirectory, claims: IdempotencyStore) -> None:
         self._core = core
         self._tracks = tracks
@@ -76,7 +88,6 @@ class TrackFulfilment:
         self._progress = progress
         self._signups = signups
         self._buyers = buyers
-        self._accounts = accounts
         self._customers = customers
         self._audit = core.audit
         self._claims = claims
@@ -189,7 +200,8 @@ class TrackFulfilment:
         self._complete(payment.payment_id, envelope, payment_intent_id=_id_of(session.get("payment_intent")),
                        buyer_email=details.get("email") or session.get("customer_email"),
                        buyer_name=details.get("name"), customer_id=_id_of(session.get("customer")),
-                       signup_session=session["id"] if _metadata(session).get("channel") == "signup" else None)
+                       signup_session=session["id"] if _metadata(session).get("channel") == "signup" else None,
+                       consent=_checkout_consent(session))
 
     # ------------------------------------------------------------------------------------ completion
     def _complete(self, payment_id: str, envelope: Envelope, **details: Any) -> None:
@@ -198,16 +210,15 @@ class TrackFulfilment:
 
     def _fulfil(self, payment_id: str, envelope: Envelope, *, payment_intent_id: str | None,
                 buyer_email: str | None = None, buyer_name: str | None = None, customer_id: str | None = None,
-                signup_session: str | None = None) -> None:
+                signup_session: str | None = None, consent: Consent | None = None) -> None:
         actor = _actor(envelope)
         payment = self._ledger.require(payment_id)
         track = self._tracks.get(payment.item_id)
         if track is None:
             raise NotFound(f"payment {payment_id} is for unknown track {payment.item_id}")
         user_id = payment.user_id
-        email: str | None = None
         if user_id is None:
-            user_id, email = self._buyers.account_for(buyer_email, buyer_name, actor)
+            user_id, _ = self._buyers.account_for(buyer_email, buyer_name, actor, consent)
         if customer_id:
             self._customers.link(user_id, customer_id)
         payment = self._ledger.succeeded(payment_id, actor, user_id=user_id, payment_intent_id=payment_intent_id,
@@ -224,9 +235,7 @@ class TrackFulfilment:
                                           after={"project_id": track.first_project.project_id,
                                                  "steps": [s.step_id for s in track.first_project.steps]}))
         if signup_session:
-            profile = self._accounts.get_profile(user_id)
-            self._signups.finish(signup_session, "ready", user_id=user_id,
-                                 email=email or (profile.email if profile else None))
+            self._signups.finish(signup_session, "ready", user_id=user_id)
         if enrolled:
             self._core.publish([enrolled_envelope(user_id, track, payment_id, correlation_id=envelope.id)])
         self._ledger.settled(payment_id)
@@ -256,8 +265,8 @@ def build(settings: FulfilmentSettings, core: BillingCore) -> TrackFulfilment:
         tracks=TracksRepository(settings.courses_table),
         progress=ProgressRepository(settings.enrollments_table),
         signups=SignupsRepository(settings.payments_table),
-        buyers=PaymentFirstAccounts(CognitoIdentity(settings.user_pool_id, ""), accounts, core.audit),
-        accounts=accounts,
+        buyers=PaymentFirstAccounts(CognitoIdentity(settings.user_pool_id, ""), accounts, core.audit,
+                                    ConsentLedger(settings.accounts_table, core.audit)),
         customers=CustomerDirectory(settings.accounts_table, core.stripe),
         claims=IdempotencyStore(settings.idempotency_table),
     )

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from coursepay.accounts.models import TermsVersion
 from coursepay.billing.payments import Payment
 from coursepay.tracks.catalogue import Track
 from coursepay.tracks.progress import ProjectProgress
@@ -24,6 +25,12 @@ class PaymentIntentRequest(_Request):
 class CheckoutRequest(_Request):
     success_url: str = Field(min_length=1, max_length=2000)
     cancel_url: str = Field(min_length=1, max_length=2000)
+
+
+class SignupCheckoutRequest(CheckoutRequest):
+    """Payment-first sign-up: the buyer accepts the current terms of service and privacy notice here."""
+
+    accepted_terms_version: TermsVersion
 
 
 class RefundRequestBody(_Request):

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from coursepay.accounts.consent import require_current
 from coursepay.accounts.repository import AccountsRepository
 from coursepay.billing.checkout import Buyer, Offer, OpenedSession
 from coursepay.billing.core import BillingCore
@@ -31,7 +32,13 @@ from coursepay.observability import logger
 from coursepay.storage.dynamo import DynamoTable
 from coursepay.stripe_gateway.errors import stripe_errors
 from coursepay.tracks.catalogue import Track, TracksRepository
-from coursepay.tracks.models import CheckoutRequest, CheckoutView, PaymentIntentView, SignupVerification
+from coursepay.tracks.models import (
+    CheckoutRequest,
+    CheckoutView,
+    PaymentIntentView,
+    SignupCheckoutRequest,
+    SignupVerification,
+)
 from coursepay.tracks.signups import Signup, SignupsRepository
 
 if TYPE_CHECKING:
@@ -77,9 +84,10 @@ def _metadata(track: Track, channel: Channel, user_id: str | None) -> dict[str, 
 class TrackPurchases:
     def __init__(self, *, core: BillingCore, tracks: TracksRepository, customers: CustomerDirectory,
                  accounts: AccountsRepository, signups: SignupsRepository, open_purchases: OpenPurchases,
-                 publishable_key: Callable[[], str],
+                 publishable_key: Callable[[], str], terms_version: str,
                  recover_session: Callable[[str], SessionRecovery] | None = None) -> None:
         self._core = core
+        self._terms_version = terms_version
         self._recover = recover_session
         self._tracks = tracks
         self._enrollments = core.enrollments
@@ -181,16 +189,22 @@ class TrackPurchases:
                                       cancel_url=request.cancel_url)
         return _checkout_view(session)
 
-    def create_signup_checkout(self, track_id: str, request: CheckoutRequest, client_key: str | None) -> CheckoutView:
-        """Anonymous: Stripe collects e-mail and name; the account is created when the payment succeeds.
+    def create_signup_checkout(self, track_id: str, request: SignupCheckoutRequest,
+                               client_key: str | None) -> CheckoutView:
+        """Anonymous: Stripe collects e-mail and name; the account is created when the payment succeeds, with the
+        terms accepted here (``metadata.terms_version``; accepted when the session was created).
         The buyer is named by the client's ``Idempotency-Key`` (a double click returns the same session)."""
+        require_current(request.accepted_terms_version, self._terms_version)
         track = self.track(track_id)
         self._checkout.check_urls(request.success_url, request.cancel_url)
         if client_key is not None and not CLIENT_KEY.match(client_key):
             raise InvalidRequest("Idempotency-Key must be 8-100 letters, digits or _.:-", field="Idempotency-Key")
         digest = hashlib.sha256((client_key or uuid.uuid4().hex).encode()).hexdigest()[:32]
+        offer = self._offer(track)
+        offer = offer.model_copy(update={"metadata": {**offer.metadata,
+                                                      "terms_version": request.accepted_terms_version}})
         session = self._checkout.open(
-            Buyer(key=f"anonymous-{digest}"), self._offer(track), success_url=request.success_url,
+            Buyer(key=f"anonymous-{digest}"), offer, success_url=request.success_url,
             cancel_url=request.cancel_url, channel="signup",
             extra={"customer_creation": "always", "billing_address_collection": "auto"})
         self._signups.create(Signup(session_id=session.session_id, track_id=track.track_id))
@@ -228,14 +242,16 @@ class TrackPurchases:
             return SignupVerification(status="processing", session_id=session_id, track_id=signup.track_id,
                                       retry_after_seconds=2)
         track = self._tracks.get(signup.track_id)
+        # The address is read from the profile, not copied into the sign-up record: deleting the account removes it.
+        profile = self._accounts.get_profile(signup.user_id) if signup.user_id else None
+        email = profile.email if profile else None
         return SignupVerification(
-            status="ready", session_id=session_id, track_id=signup.track_id, email=signup.email,
+            status="ready", session_id=session_id, track_id=signup.track_id, email=email,
             track_name=track.name if track else None,
             next_steps=[
-                f"Check the inbox of {signup.email} for your welcome e-mail.",
-                "Sign in with the e-mail address and the temporary password it contains (POST /auth/login) - or "
-                "with your existing password if you already had an account.",
-                "Choose your own password when asked (POST /auth/new-password); the temporary one expires.",
+                f"Check the inbox of {email or 'your e-mail address'} for your welcome e-mail.",
+                "A new account: choose your password with the single-use link it contains (POST /auth/set-password), "
+                "then sign in (POST /auth/login). An existing account: sign in with your password.",
                 "Open your track, its first project and your tools (GET /me/tracks).",
             ])
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
+from coursepay.accounts.settings import PAGE_URL, TermsSettings
 from coursepay.settings import AuditSettings, CheckoutSettings, NotificationsSettings, StripeSettings
 
 
-class PaymentsSettings(AuditSettings, StripeSettings):
+class PaymentsSettings(AuditSettings, StripeSettings, TermsSettings):
     """PaymentsFunction: the track catalogue, track purchases, payments, refund requests, enrollments view."""
 
     accounts_table: str
@@ -23,9 +24,10 @@ class PaymentsSettings(AuditSettings, StripeSettings):
 
 
 class TrackNotificationsSettings(NotificationsSettings):
-    """The notifications function, as the track welcome e-mail needs it (it issues the temporary password)."""
+    """The notifications function, as the track welcome e-mail needs it (it issues the set-password link)."""
 
     user_pool_id: str
+    set_password_page_url: str = Field(pattern=PAGE_URL)
 
 
 class LearningSettings(AuditSettings):

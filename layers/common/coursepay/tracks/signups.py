@@ -1,8 +1,9 @@
 """Payment-first sign-up records: what the success page polls.
 
 Keys (payments table): ``pk=SIGNUP#<checkout session id>, sk=SIGNUP``. Created with the anonymous Checkout
-Session (``awaiting_payment``); the fulfilment consumer sets ``ready`` (with the account's e-mail) only after the
-account exists, the payment is recorded and the student is enrolled; ``failed``/``expired`` when Stripe says so.
+Session (``awaiting_payment``); the fulfilment consumer sets ``ready`` (with the account's user id; the e-mail is
+read from the profile, never copied here) only after the account exists, the payment is recorded and the student
+is enrolled; ``failed``/``expired`` when Stripe says so.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ class Signup(BaseModel):
     session_id: str
     track_id: str
     status: SignupStatus = "awaiting_payment"
-    email: str | None = None
     user_id: str | None = None
     created_at: str = Field(default_factory=iso_now)
     updated_at: str = Field(default_factory=iso_now)
