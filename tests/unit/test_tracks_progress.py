@@ -14,7 +14,7 @@ from coursepay.errors import ConditionFailed
 from coursepay.tracks.catalogue import TracksRepository
 from coursepay.tracks.progress import ProgressRepository, initial_progress
 from coursepay.tracks.seed import seed_tracks
-from tests.support.tracks import call, drain, new_student
+from tests.support.tracks import call, drain, new_student, sent_emails
 
 SUBMIT = "/me/tracks/{trackId}/projects/{projectId}/submit"
 COMPLETE = "/tracks/{trackId}/students/{userId}/projects/{projectId}/complete"
@@ -52,7 +52,7 @@ def audit(aws, user_id, track="DP"):
     return [item["action"] for item in items["Items"]]
 
 
-def test_completing_project_one_unlocks_project_two_once_with_an_event(aws, learning, lambda_context):
+def test_completing_project_one_unlocks_project_two_once_with_an_event(aws, learning, lambda_context, load_function):
     student = enrolled(aws, "Nora")
     teacher = new_student(aws, "Tess", "teachers")
 
@@ -80,6 +80,15 @@ def test_completing_project_one_unlocks_project_two_once_with_an_event(aws, lear
     assert (event["source"], event["version"]) == ("coursepay.enrollment", "1")
     assert {k: event["data"][k] for k in ("user_id", "track_id", "completed_project_id", "project_id")} == {
         "user_id": student.user_id, "track_id": "DP", "completed_project_id": "DP-P1", "project_id": "DP-P2"}
+
+    # ... whose handler e-mails the student
+    aws.client("ses").verify_email_identity(EmailAddress="no-reply@example.com")
+    notifications = load_function("NotificationsFunction", "notifications")
+    assert notifications.lambda_handler({"Records": [record]}, lambda_context) == {"batchItemFailures": []}
+    [mail] = [m for m in sent_emails() if m["to"] == [student.email]]
+    assert mail["subject"] == "Pipelines with Prefect is unlocked"
+    assert '"SQL foundations: a sales data mart" is marked completed' in mail["body"]
+    learning = load_function("LearningFunction", "learning")
 
     # completing again changes nothing; the event goes out again under the same id (consumers act once)
     status, again = complete(learning, lambda_context, teacher, student.user_id)
