@@ -5,7 +5,7 @@ the profile's e-mail and name (the profile becomes a tombstone) and the account 
 pseudonymous user id only, what the law makes us keep: payment records (7 years: tax and accounting rules) with
 their refunds, disputes and refund requests, the enrollments they paid for, the consents given, the Stripe
 Customer mapping (so a refund or dispute that Stripe reports later still finds its payment) and the audit trail,
-which never holds an e-mail or a name. Nothing kept names the person; docs/decisions.md D9 says why and what
+which never holds an e-mail or a name. Nothing kept names the person; docs/decisions.md D10 says why and what
 is not covered yet.
 """
 

@@ -32,7 +32,7 @@ class AccountService:
         profile = Profile(user_id=user_id, email=request.email, name=request.name, created_at=now,
                           groups=[STUDENTS], email_verified=False)
         self._accounts.save_profile(profile)
-        # No e-mail or name in the audit trail: it is kept after an account is deleted (docs/decisions.md D9).
+        # No e-mail or name in the audit trail: it is kept after an account is deleted (docs/decisions.md D10).
         self._audit.record(AuditEntry(entity=f"user#{user_id}", action="account.registered",
                                       actor=f"user:{user_id}", after={"group": STUDENTS, "origin": "registration"}))
         consent = Consent(version=request.accepted_terms_version, accepted_at=now, channel="registration")
