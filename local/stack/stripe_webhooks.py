@@ -1,5 +1,8 @@
 """The Stripe sandbox's webhook endpoints for the local API (the platform's and the Connect one), each signing
-secret written where the webhook function reads it (list form ``{"signing_secrets": ["whsec_…"]}``)."""
+secret written where the webhook function reads it (list form ``{"signing_secrets": ["whsec_…"]}``).
+
+Each endpoint subscribes to the event types coursepay acts on (``events/catalogue.py``), as a deployed endpoint
+should: Stripe then sends nothing the webhook would only acknowledge and drop."""
 
 from __future__ import annotations
 
@@ -31,13 +34,17 @@ def register_webhook_endpoints(stripe_url: str, secret_key: str, api_port: int, 
     return registered
 
 
+def handled_event_types() -> list[Any]:
+    from coursepay.events.catalogue import HANDLED_STRIPE_EVENT_TYPES
+
+    return sorted(HANDLED_STRIPE_EVENT_TYPES)
+
+
 def _create(client: Any, url: str, *, connect: bool, log: Callable[[str], None]) -> Any:
     import stripe
 
-    params: WebhookEndpointCreateParams = {"url": url, "enabled_events": ["*"]}
-    if connect:
-        # NOTE: until the sandbox routes only connected accounts' events to a Connect endpoint, this endpoint also
-        # receives the platform's events, which the relay stores once (by event id).
+    params: WebhookEndpointCreateParams = {"url": url, "enabled_events": handled_event_types()}
+    if connect:  # only connected accounts' events, each with its ``account``
         params["connect"] = True
     try:
         return client.v1.webhook_endpoints.create(params=params)
@@ -46,7 +53,7 @@ def _create(client: Any, url: str, *, connect: bool, log: Callable[[str], None])
             log(f"[stack] WARNING: no Stripe webhook endpoint registered for {url}: {error}")
             return None
         log("[stack] the Stripe sandbox refuses `connect`: Connect endpoint registered without it")
-        return client.v1.webhook_endpoints.create(params={"url": url, "enabled_events": ["*"]})
+        return client.v1.webhook_endpoints.create(params={"url": url, "enabled_events": handled_event_types()})
     except stripe.StripeError as error:
         log(f"[stack] WARNING: no Stripe webhook endpoint registered for {url}: {error}")
         return None
