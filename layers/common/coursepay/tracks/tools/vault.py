@@ -1,6 +1,6 @@
 """The one secret coursepay keeps per student and track: the tool password (the PostgreSQL role's), generated
 once per enrollment, encrypted with the KMS key ``ToolCredentialsKey`` and stored with the tool set; only the
-learning function may decrypt it, for the signed-in student's own page (docs/decisions.md D9).
+learning function may decrypt it, for the signed-in student's own page (docs/decisions.md D11).
 
 The encryption context binds a ciphertext to its student and track: copied to another student's record it does
 not decrypt (and CloudTrail shows whose credential each Decrypt was for).
