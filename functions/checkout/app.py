@@ -7,9 +7,12 @@ GET /me/courses. Every route needs a token and only ever shows the caller's own 
 
 from __future__ import annotations
 
+import json
 from functools import cache
+from http import HTTPStatus
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -56,12 +59,13 @@ def _caller() -> Principal:
 
 
 @app.post("/courses/<course_id>/checkout")
-def start_checkout(course_id: str) -> dict[str, Any]:
+def start_checkout(course_id: str) -> Response[str]:
     principal = _caller()
     request = parse_json_body(CheckoutRequest, app.current_event)
     result = service().start(principal, course_id, request)
     metrics.add_metric(name=f"CourseCheckouts_{request.pricing}", unit="Count", value=1)
-    return result
+    # 201 like every checkout start (tracks too): a session exists for the buyer, new or the open one again
+    return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, json.dumps(result))
 
 
 @app.post("/checkout/sessions/<session_id>/fulfil")

@@ -95,7 +95,7 @@ def _principal() -> Any:
 
 @app.get("/tracks")
 def list_tracks() -> dict[str, Any]:
-    return {"tracks": [track.model_dump() for track in service().queries.catalogue()]}
+    return {"items": [track.model_dump() for track in service().queries.catalogue()], "next_cursor": None}
 
 
 @app.get("/tracks/<track_id>")
@@ -154,7 +154,7 @@ def request_refund(payment_id: str) -> Response[str]:
 
 @app.get("/me/refund-requests")
 def my_refund_requests() -> dict[str, Any]:
-    return {"refund_requests": [r.model_dump() for r in service().refunds.of_user(_principal())]}
+    return {"items": [r.model_dump() for r in service().refunds.of_user(_principal())], "next_cursor": None}
 
 
 @app.get("/me/tracks")
@@ -166,7 +166,7 @@ def my_tracks() -> dict[str, Any]:
 def list_refund_requests() -> dict[str, Any]:
     admin = _principal()
     status = app.current_event.get_query_string_value("status", "pending") or "pending"
-    return {"refund_requests": [r.model_dump() for r in service().refunds.list(admin, status)]}
+    return {"items": [r.model_dump() for r in service().refunds.list(admin, status)], "next_cursor": None}
 
 
 @app.post("/admin/refund-requests/<request_id>/approve")

@@ -173,7 +173,7 @@ def test_a_student_buys_through_the_hosted_page_and_gets_access(api, stack, aws,
     student = tokens("student")
     assert access(api, student, course_id)["has_access"] is False
     started = checkout(api, stack, student, course_id, pricing)
-    assert started.status_code == 200, started.text
+    assert started.status_code == 201, started.text
     session = started.json()
 
     landed = pay_in_browser(browser, session["url"], f"{origin(stack)}/done")

@@ -92,7 +92,7 @@ def pay_on_hosted_page(browser: Any, url: str, success_prefix: str, *, email: st
 def test_the_catalogue_is_seeded_and_public(api):
     response = api.get("/tracks")
     assert response.status_code == 200
-    assert {(t["track_id"], t["price"]) for t in response.json()["tracks"]} == {("DP", 49900), ("FSD", 59900)}
+    assert {(t["track_id"], t["price"]) for t in response.json()["items"]} == {("DP", 49900), ("FSD", 59900)}
 
 
 def test_signed_in_payment_intent_declined_then_3ds_then_enrolled(api, stack, student, stripe_client, eventually,
@@ -211,7 +211,7 @@ def test_refund_request_partial_approval_then_full_withdraws(api, stack, student
 
     asked = api.post(f"/payments/{pi}/refund-requests", token=buyer["token"], json={"reason": "schedule clash"})
     assert asked.status_code == 201, asked.text
-    queue = api.get("/admin/refund-requests?status=pending", token=admin).json()["refund_requests"]
+    queue = api.get("/admin/refund-requests?status=pending", token=admin).json()["items"]
     assert asked.json()["request_id"] in [r["request_id"] for r in queue]
     too_much = api.post(f"/admin/refund-requests/{asked.json()['request_id']}/approve", token=admin,
                         json={"amount": 49901})

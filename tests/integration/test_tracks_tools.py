@@ -50,7 +50,7 @@ def test_a_dp_buyer_uses_their_schema_only_and_a_full_refund_revokes_it(api, sta
     mine = tools_page(api, nora, "DP", "provisioned", eventually)["postgres"]
     theirs = tools_page(api, omar, "DP", "provisioned", eventually)["postgres"]
     assert mine["credentials"]["dsn"].startswith(f"postgresql://{mine['username']}:")
-    assert api.get("/me/tracks", token=nora.token).json()["tracks"][0]["tools"]["state"] == "provisioned"
+    assert api.get("/me/tracks", token=nora.token).json()["items"][0]["tools"]["state"] == "provisioned"
     assert mine["credentials"]["password"] not in api.get("/me/tracks", token=nora.token).text
 
     db = connect(mine)
@@ -103,7 +103,7 @@ def test_an_fsd_buyer_gets_a_repository_and_an_invitation_and_a_full_refund_revo
 def test_completing_project_one_unlocks_project_two(api, stack, login, stripe_client, eventually):
     buyer = register(api, stack, login, "progress")
     buy(api, stripe_client, buyer, "DP")
-    eventually(lambda: api.get("/me/tracks", token=buyer.token).json()["tracks"], timeout=30)
+    eventually(lambda: api.get("/me/tracks", token=buyer.token).json()["items"], timeout=30)
     submitted = api.post("/me/tracks/DP/projects/DP-P1/submit", token=buyer.token,
                          json={"submission_url": "https://github.com/progress/sales-mart"})
     assert submitted.status_code == 200, submitted.text
@@ -114,5 +114,5 @@ def test_completing_project_one_unlocks_project_two(api, stack, login, stripe_cl
                          json={"feedback": "Well modelled."})
     assert completed.status_code == 200, completed.text
     assert completed.json()["unlocked"]["project_id"] == "DP-P2"
-    [track] = api.get("/me/tracks", token=buyer.token).json()["tracks"]
+    [track] = api.get("/me/tracks", token=buyer.token).json()["items"]
     assert [p["state"] for p in track["projects"]] == ["completed", "unlocked", "locked"]

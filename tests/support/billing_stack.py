@@ -79,7 +79,7 @@ def course_access(api: Any, token: str, course_id: str) -> dict[str, Any]:
 def my_track(api: Any, token: str, track_id: str) -> dict[str, Any] | None:
     response = api.get("/me/tracks", token=token)
     assert response.status_code == 200, response.text
-    return next((t for t in response.json()["tracks"] if t["track_id"] == track_id), None)
+    return next((t for t in response.json()["items"] if t["track_id"] == track_id), None)
 
 
 def payment_view(api: Any, token: str, payment_id: str) -> dict[str, Any]:

@@ -42,7 +42,7 @@ def audit_actions(aws, entity):
 def bought_once(market, seen, card="4242424242424242"):
     course_id = market.create_course()["course_id"]
     status, session = market.start_checkout(course_id, "one_time")
-    assert status == 200, session
+    assert status == 201, session
     assert market.pay(session["session_id"], card=card)["outcome"] == "complete"
     assert market.deliver_new(seen) == {"batchItemFailures": []}
     return course_id, session["session_id"]
@@ -108,14 +108,14 @@ def test_concurrent_checkouts_make_one_payable_session_and_a_changed_one_expires
         thread.start()
     for thread in threads:
         thread.join()
-    assert [status for status, _ in results] == [200] * 20, results
+    assert [status for status, _ in results] == [201] * 20, results
     assert len({body["session_id"] for _, body in results}) == 1
     with market.sandbox.store.lock:
         open_sessions = [s["id"] for s in market.sandbox.store.all("checkout.session") if s["status"] == "open"]
     assert open_sessions == [results[0][1]["session_id"]]
 
     status, changed = market.start_checkout(course_id, "one_time", cancel_url=f"{ORIGIN}/elsewhere")
-    assert status == 200, changed
+    assert status == 201, changed
     assert changed["session_id"] != results[0][1]["session_id"]
     stripe = market.stripe()
     assert stripe.v1.checkout.sessions.retrieve(str(results[0][1]["session_id"])).status == "expired"

@@ -56,7 +56,7 @@ def subscriptions(market, user=STUDENT):
 
 def buy(market, course_id, pricing, user=STUDENT, card="4242424242424242"):
     status, session = market.start_checkout(course_id, pricing, user=user)
-    assert status == 200, session
+    assert status == 201, session
     outcome = market.pay(session["session_id"], card=card)
     return session, outcome
 
@@ -65,7 +65,7 @@ def test_a_monthly_purchase_is_fulfilled_once_by_success_page_and_webhook_alike(
     course = market.create_course()
     course_id = course["course_id"]
     status, session = market.start_checkout(course_id, "monthly")
-    assert status == 200, session
+    assert status == 201, session
     assert session["url"].startswith(market.sandbox.url)
     assert (session["amount"], session["currency"], session["pricing"]) == (1500, "usd", "monthly")
     stripe_session = market.stripe().v1.checkout.sessions.retrieve(session["session_id"])
@@ -116,7 +116,7 @@ def test_a_one_time_purchase_is_recorded_and_gives_lifetime_access_through_the_w
     course_id = market.create_course()["course_id"]
     assert access(market, course_id)["has_access"] is False
     status, session = market.start_checkout(course_id, "one_time")
-    assert status == 200, session
+    assert status == 201, session
     payment = aws.table("PaymentsTable").get_item(Key={"pk": f"PAYMENT#{session['session_id']}", "sk": "PAYMENT"})
     assert payment["Item"]["status"] == "pending"
     assert payment["Item"]["amount"] == 9900
@@ -187,7 +187,7 @@ def test_one_stripe_customer_per_student_even_under_concurrent_checkouts(market,
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(status for status, _ in results) == [200] * 4
+    assert sorted(status for status, _ in results) == [201] * 4
     with market.sandbox.store.lock:
         customers = market.sandbox.store.all("customer")
         sessions = market.sandbox.store.all("checkout.session")
@@ -294,7 +294,7 @@ def test_deactivating_a_course_ends_subscriptions_at_period_end_and_keeps_one_ti
 def test_an_expired_session_cancels_its_pending_payment(market, aws):
     course_id = market.create_course()["course_id"]
     status, session = market.start_checkout(course_id, "one_time")
-    assert status == 200
+    assert status == 201
     market.stripe().v1.checkout.sessions.expire(session["session_id"])
     assert market.deliver(market.events()) == {"batchItemFailures": []}
     payment = aws.table("PaymentsTable").get_item(Key={"pk": f"PAYMENT#{session['session_id']}",
@@ -308,7 +308,7 @@ def test_an_expired_session_cancels_its_pending_payment(market, aws):
 def test_a_delayed_bank_debit_is_fulfilled_or_failed_when_it_settles(market, aws, account, outcome, has_access):
     course_id = market.create_course()["course_id"]
     status, session = market.start_checkout(course_id, "one_time")
-    assert status == 200
+    assert status == 201
     paid = market.sandbox_post(f"/_sandbox/checkout/sessions/{session['session_id']}/complete",
                                {"email": "s@example.com", "name": "S", "payment_method_type": "us_bank_account",
                                 "account_number": account})

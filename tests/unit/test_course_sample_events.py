@@ -50,6 +50,6 @@ def test_create_list_and_checkout_samples(market, aws):
     AccountsRepository(aws.name("AccountsTable")).save_profile(
         Profile(user_id=student, email="student@example.com", name="Student", created_at="2026-01-01"))
     status, session = invoke(market, market.checkout, "checkout-course-monthly.json")
-    assert status == 200, session
+    assert status == 201, session
     assert session["session_id"].startswith("cs_")
     assert session["pricing"] == "monthly"

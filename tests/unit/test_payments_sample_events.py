@@ -21,7 +21,7 @@ def test_every_payments_sample_is_covered():
 
 
 @pytest.mark.parametrize(("sample", "status", "check"), [
-    ("payments-list-tracks.json", 200, lambda body: [t["track_id"] for t in body["tracks"]] == ["DP", "FSD"]),
+    ("payments-list-tracks.json", 200, lambda body: [t["track_id"] for t in body["items"]] == ["DP", "FSD"]),
     ("payments-create-payment-intent.json", 201, lambda body: body["amount"] == 49900),
     ("payments-signup-checkout.json", 201, lambda body: body["session_id"].startswith("cs_")),
 ])

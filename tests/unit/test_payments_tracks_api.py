@@ -18,7 +18,7 @@ SIGNUP = {**URLS, "accepted_terms_version": TERMS}
 def test_the_catalogue_is_public_and_comes_from_the_data_file(payments, lambda_context):
     status, body = call(payments, lambda_context, "GET", "/tracks")
     assert status == 200
-    tracks = {t["track_id"]: t for t in body["tracks"]}
+    tracks = {t["track_id"]: t for t in body["items"]}
     assert list(tracks) == ["DP", "FSD"]
     assert (tracks["DP"]["price"], tracks["DP"]["currency"]) == (49900, "usd")
     assert (tracks["FSD"]["price"], tracks["FSD"]["currency"]) == (59900, "usd")

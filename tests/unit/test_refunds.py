@@ -49,7 +49,7 @@ def test_refund_request_approval_partial_then_full_withdraws_the_enrollment(paym
     assert call(payments, lambda_context, "GET", "/admin/refund-requests", who=student)[0] == 403
     status, queue = call(payments, lambda_context, "GET", "/admin/refund-requests", who=admin,
                          query={"status": "pending"})
-    assert [r["request_id"] for r in queue["refund_requests"]] == [request["request_id"]]
+    assert [r["request_id"] for r in queue["items"]] == [request["request_id"]]
     rid = request["request_id"]
     assert call(payments, lambda_context, "POST", f"/admin/refund-requests/{rid}/approve", route=APPROVE_ROUTE,
                 who=student, body={})[0] == 403
@@ -77,7 +77,7 @@ def test_refund_request_approval_partial_then_full_withdraws_the_enrollment(paym
     assert (payment["status"], payment["refunded_amount"]) == ("partially_refunded", 10000)
     assert payment["refunded_at"]
     _, mine = call(payments, lambda_context, "GET", "/me/tracks", who=student)
-    assert mine["tracks"][0]["status"] == "active"  # a partial refund keeps the enrollment
+    assert mine["items"][0]["status"] == "active"  # a partial refund keeps the enrollment
 
     # the rest: a second request, approved without an amount (= everything not yet refunded)
     _, second = call(payments, lambda_context, "POST", f"/payments/{pi}/refund-requests", route=REQUEST_ROUTE,
@@ -90,7 +90,7 @@ def test_refund_request_approval_partial_then_full_withdraws_the_enrollment(paym
     _, payment = call(payments, lambda_context, "GET", f"/payments/{pi}", route="/payments/{paymentId}", who=student)
     assert (payment["status"], payment["refunded_amount"]) == ("refunded", 49900)
     _, mine = call(payments, lambda_context, "GET", "/me/tracks", who=student)
-    assert (mine["tracks"][0]["status"], mine["tracks"][0]["has_access"]) == ("withdrawn", False)
+    assert (mine["items"][0]["status"], mine["items"][0]["has_access"]) == ("withdrawn", False)
     # a late, older charge.refunded changes nothing
     consume(paid["fulfilment"], lambda_context, partial[0].model_copy(update={"id": "evt_late_partial"}))
     _, payment = call(payments, lambda_context, "GET", f"/payments/{pi}", route="/payments/{paymentId}", who=student)
@@ -108,7 +108,7 @@ def test_refund_request_approval_partial_then_full_withdraws_the_enrollment(paym
     consumers("provisioning").lambda_handler({"Records": drain(aws, "ProvisioningQueue")}, lambda_context)
     consumers("notifications").lambda_handler({"Records": drain(aws, "NotificationsQueue")}, lambda_context)
     _, mine = call(payments, lambda_context, "GET", "/me/tracks", who=student)
-    assert mine["tracks"][0]["tools"]["state"] == "revoked"
+    assert mine["items"][0]["tools"]["state"] == "revoked"
     assert any("has ended" in m["subject"] for m in sent_emails() if m["to"] == [student.email])
 
 
@@ -117,7 +117,7 @@ def test_a_refund_made_in_the_stripe_dashboard_also_withdraws(payments, paid, la
     stripe_sdk.v1.refunds.create(params={"payment_intent": pi})  # no request: someone used the dashboard
     consume(paid["fulfilment"], lambda_context, *events_for(stripe_sdk, pi, "charge.refunded"))
     _, mine = call(payments, lambda_context, "GET", "/me/tracks", who=paid["student"])
-    assert mine["tracks"][0]["status"] == "withdrawn"
+    assert mine["items"][0]["status"] == "withdrawn"
 
 
 def test_deny_and_other_peoples_payments(payments, paid, aws, lambda_context):
@@ -131,9 +131,9 @@ def test_deny_and_other_peoples_payments(payments, paid, aws, lambda_context):
                      who=intruder, body={"reason": "give me the money"})
     assert status == 404
     _, listed = call(payments, lambda_context, "GET", "/payments", who=intruder)
-    assert listed == {"payments": []}
+    assert listed == {"items": [], "next_cursor": None}
     _, listed = call(payments, lambda_context, "GET", "/payments", who=student)
-    assert [p["payment_id"] for p in listed["payments"]] == [pi]
+    assert [p["payment_id"] for p in listed["items"]] == [pi]
 
     status, body = call(payments, lambda_context, "POST", f"/payments/{pi}/refund-requests", route=REQUEST_ROUTE,
                         who=student, body={"reason": ""})
@@ -147,7 +147,7 @@ def test_deny_and_other_peoples_payments(payments, paid, aws, lambda_context):
                      route=APPROVE_ROUTE, who=admin, body={})
     assert status == 409
     _, mine = call(payments, lambda_context, "GET", "/me/refund-requests", who=student)
-    assert [r["status"] for r in mine["refund_requests"]] == ["denied"]
+    assert [r["status"] for r in mine["items"]] == ["denied"]
     # a denied request does not block a new one
     status, _ = call(payments, lambda_context, "POST", f"/payments/{pi}/refund-requests", route=REQUEST_ROUTE,
                      who=student, body={"reason": "please reconsider"})

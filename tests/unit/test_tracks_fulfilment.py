@@ -79,7 +79,7 @@ def test_a_signed_in_purchase_enrolls_unlocks_project_one_provisions_and_welcome
         "batchItemFailures": []}
 
     _, mine = call(world["payments"], lambda_context, "GET", "/me/tracks", who=student)
-    [track] = mine["tracks"]
+    [track] = mine["items"]
     assert (track["track_id"], track["status"], track["has_access"]) == ("DP", "active", True)
     first, second = track["projects"][0], track["projects"][1]
     assert first["state"] == "unlocked"

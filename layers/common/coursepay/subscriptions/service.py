@@ -100,11 +100,11 @@ class CourseCheckout:
             items.append({"course_id": enrollment.item_id, "title": course.title if course else None,
                           "has_access": enrollment.has_access(), "status": enrollment.status,
                           "access_until": enrollment.access_until, "enrolled_at": enrollment.enrolled_at})
-        return {"items": items}
+        return {"items": items, "next_cursor": None}
 
     # ------------------------------------------------------------ subscriptions
     def subscriptions(self, principal: Principal) -> dict[str, Any]:
-        return {"items": [s.view() for s in self._subscriptions.of_user(principal.user_id)]}
+        return {"items": [s.view() for s in self._subscriptions.of_user(principal.user_id)], "next_cursor": None}
 
     def cancel(self, principal: Principal, subscription_id: str, *, at_period_end: bool) -> dict[str, Any]:
         subscription = self._own_subscription(principal, subscription_id)

@@ -135,7 +135,10 @@ class PaymentView(BaseModel):
 
 
 class PaymentList(BaseModel):
-    payments: list[PaymentView]
+    """The list envelope of every list route: ``items`` and ``next_cursor`` (None: the last page)."""
+
+    items: list[PaymentView]
+    next_cursor: str | None = None
 
 
 class ToolsView(BaseModel):
@@ -157,4 +160,5 @@ class MyTrackView(BaseModel):
 
 
 class MyTracks(BaseModel):
-    tracks: list[MyTrackView]
+    items: list[MyTrackView]
+    next_cursor: str | None = None

@@ -31,7 +31,7 @@ class TrackQueries:
         return TrackView.of(track)
 
     def payments_of(self, principal: Principal) -> PaymentList:
-        return PaymentList(payments=[PaymentView.of(p) for p in self._payments.of_user(principal.user_id)])
+        return PaymentList(items=[PaymentView.of(p) for p in self._payments.of_user(principal.user_id)])
 
     def payment(self, principal: Principal, payment_id: str) -> PaymentView:
         """By our payment id or by PaymentIntent id; someone else's payment is indistinguishable from none."""
@@ -55,4 +55,4 @@ class TrackQueries:
                 status=enrollment.status, has_access=enrollment.has_access(), enrolled_at=enrollment.enrolled_at,
                 payment_id=enrollment.source, projects=progress.projects if progress else [],
                 tools=ToolsView(state=tools.state, tools=tools.tools) if tools else ToolsView(state="pending")))
-        return MyTracks(tracks=views)
+        return MyTracks(items=views)
