@@ -138,6 +138,7 @@ def create_tables(
         parameters=resolve_parameters(data, parameter_overrides),
         region=dynamodb_client.meta.region_name,
         stack_name=stack_name,
+        conditions=data.get("Conditions") or {},
     )
     wanted = set(only) if only is not None else None
     names: dict[str, str] = {}

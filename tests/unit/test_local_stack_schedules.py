@@ -55,7 +55,7 @@ def scheduler(recorder: Recorder, schedules: list[ScheduleSource] | None = None,
 
 def test_template_yaml_schedules_the_reconciliation_every_15_minutes() -> None:
     template = load_template(DEFAULT_TEMPLATE)
-    resolver = Resolver(parameters=resolve_parameters(template))
+    resolver = Resolver(parameters=resolve_parameters(template), conditions=template.get("Conditions") or {})
     for logical_id in template["Resources"]:  # physical ids as provisioning would record them
         resolver.refs[logical_id] = f"id-{logical_id}"
         resolver.attributes[logical_id] = {"Arn": f"arn-{logical_id}"}

@@ -134,7 +134,7 @@ def test_globals_merge_like_sam() -> None:
 
 def test_routes_and_authorizers_come_from_template_yaml() -> None:
     template = load_template(DEFAULT_TEMPLATE)
-    resolver = Resolver(parameters=resolve_parameters(template))
+    resolver = Resolver(parameters=resolve_parameters(template), conditions=template.get("Conditions") or {})
     # physical ids as provisioning would record them
     for logical_id in template["Resources"]:
         resolver.refs[logical_id] = f"id-{logical_id}"
@@ -164,3 +164,16 @@ def test_routes_and_authorizers_come_from_template_yaml() -> None:
     assert sources["ProvisioningFunction"].batch_size == 10
     assert sources["ProvisioningFunction"].batching_window_s == 1
     assert sources["ProvisioningFunction"].report_batch_item_failures
+
+
+@pytest.mark.parametrize(("subnets", "vpc"), [
+    (None, None),
+    ("subnet-a,subnet-b", {"SubnetIds": ["subnet-a", "subnet-b"], "SecurityGroupIds": ["sg-1"]}),
+])
+def test_the_provisioning_function_joins_the_database_vpc_only_when_subnets_are_given(subnets, vpc) -> None:
+    template = load_template(DEFAULT_TEMPLATE)
+    overrides = {"ToolsSubnetIds": subnets, "ToolsSecurityGroupIds": "sg-1"} if subnets else {}
+    resolver = Resolver(parameters=resolve_parameters(template, overrides), conditions=template["Conditions"])
+    vpc_config = template["Resources"]["ProvisioningFunction"]["Properties"]["VpcConfig"]
+    resolved = resolver.resolve({"VpcConfig": vpc_config})
+    assert resolved.get("VpcConfig") == vpc
