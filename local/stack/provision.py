@@ -345,6 +345,8 @@ def _kms_key(
     if "KeyPolicy" in props:
         request["Policy"] = json.dumps(props["KeyPolicy"])
     key = clients("kms").create_key(**request)["KeyMetadata"]
+    if props.get("EnableKeyRotation"):
+        clients("kms").enable_key_rotation(KeyId=key["KeyId"])
     return key["KeyId"], {"Arn": key["Arn"], "KeyId": key["KeyId"]}
 
 

@@ -71,6 +71,13 @@ def _secret(aws: Any, logical_id: str, props: dict[str, Any], physical: str) -> 
     assert value  # the stack sets every secret's value (the template leaves them to the operator)
 
 
+def _kms_key(aws: Any, logical_id: str, props: dict[str, Any], physical: str) -> None:
+    kms = aws.client("kms")
+    metadata = kms.describe_key(KeyId=physical)["KeyMetadata"]
+    assert (metadata["Enabled"], metadata["Description"]) == (True, props["Description"])
+    assert kms.get_key_rotation_status(KeyId=physical)["KeyRotationEnabled"] is bool(props.get("EnableKeyRotation"))
+
+
 CHECKS: dict[str, Callable[[Any, str, dict[str, Any], str], None]] = {
     "AWS::DynamoDB::Table": _table,
     "AWS::SQS::Queue": _queue,
@@ -81,6 +88,7 @@ CHECKS: dict[str, Callable[[Any, str, dict[str, Any], str], None]] = {
     "AWS::Cognito::UserPoolClient": _user_pool_client,
     "AWS::Cognito::UserPoolGroup": _group,
     "AWS::SecretsManager::Secret": _secret,
+    "AWS::KMS::Key": _kms_key,
 }
 
 
