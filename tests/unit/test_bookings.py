@@ -153,6 +153,20 @@ def test_account_updated_enables_payouts_and_an_older_event_does_not_undo_it(tut
     assert "/connect/express/" in link["url"]
 
 
+def test_a_same_second_event_with_another_state_is_settled_by_reading_the_account(tutoring):
+    tutoring.onboard()
+    account_id = tutoring.call("GET", "/teacher/payouts", user=TEACHER)[1]["account_id"]
+    event = tutoring.account_events(account_id)[-1]
+    disabled = {**event, "id": "evt_disabled", "created": event["created"] + 60,
+                "data": {**event["data"], "object": {**event["data"]["object"], "payouts_enabled": False}}}
+    tutoring.market.deliver([disabled])
+    assert tutoring.call("GET", "/teacher/payouts", user=TEACHER)[1]["payouts_enabled"] is False
+    # the same second, another state: created cannot order them, Stripe's account (onboarded) decides
+    tie = {**event, "id": "evt_tie", "created": disabled["created"]}
+    tutoring.market.deliver([tie])
+    assert tutoring.call("GET", "/teacher/payouts", user=TEACHER)[1]["payouts_enabled"] is True
+
+
 def test_account_updated_of_an_unknown_account_is_acknowledged(tutoring):
     result = tutoring.market.deliver([{"id": "evt_x", "type": "account.updated", "created": 1, "account": "acct_x",
                                        "data": {"object": {"id": "acct_x", "payouts_enabled": True}}}])

@@ -41,11 +41,14 @@ class PayoutAccountsRepository:
         items, _ = self.table.query_page(partition=("gsi1pk", f"CONNECT#{account_id}"), index="gsi1", limit=1)
         return str(items[0]["teacher_id"]) if items else None
 
-    def record_state(self, teacher_id: str, state: dict[str, Any], *, state_at: int, updated_at: str) -> bool:
-        """Apply ``state`` if it comes from an event newer than the one recorded; False if it is older."""
+    def record_state(self, teacher_id: str, state: dict[str, Any], *, state_at: int, updated_at: str,
+                     same_second: bool = False) -> bool:
+        """Apply ``state`` if it comes from an event newer than the one recorded (or, with ``same_second``, as
+        new: a state read from Stripe itself); False if it is older."""
+        operator = "<=" if same_second else "<"
         try:
             self.table.update(_key(teacher_id), set_fields={**state, "state_at": state_at, "updated_at": updated_at},
-                              condition="attribute_exists(pk) AND state_at < :event_created",
+                              condition=f"attribute_exists(pk) AND state_at {operator} :event_created",
                               values={":event_created": state_at})
         except ConditionFailed:
             return False

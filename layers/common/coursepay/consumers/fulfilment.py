@@ -62,8 +62,17 @@ def payout_account_updates(settings: FulfilmentSettings) -> PayoutAccountUpdates
     from coursepay.bookings.fulfilment import PayoutAccountUpdates
     from coursepay.bookings.payouts_repository import PayoutAccountsRepository
     from coursepay.storage.audit import AuditTrail
+    from coursepay.stripe_gateway.client import stripe_provider
+    from coursepay.stripe_gateway.errors import stripe_errors
 
-    return PayoutAccountUpdates(PayoutAccountsRepository(settings.bookings_table), AuditTrail(settings.audit_table))
+    stripe = stripe_provider(settings)
+
+    def retrieve_account(account_id: str) -> dict[str, Any]:
+        with stripe_errors("read the connected account"):
+            return dict(stripe().v1.accounts.retrieve(account_id).to_dict())
+
+    return PayoutAccountUpdates(PayoutAccountsRepository(settings.bookings_table), AuditTrail(settings.audit_table),
+                                retrieve_account)
 
 
 def kind_of(obj: dict[str, Any]) -> str | None:
