@@ -1,20 +1,36 @@
-"""Tutoring API: GET /gigs, GET /gigs/{gigId} (public catalogue of gigs)."""
+"""Tutoring API, teachers' side: payout onboarding (Stripe Connect), gig management, public browsing.
+
+Public: GET /gigs, GET /gigs/{gigId}, GET /teachers/{teacherId}. Teachers (admins for any gig):
+POST/GET /teacher/gigs, GET/PATCH /teacher/gigs/{gigId}, POST /teacher/gigs/{gigId}/publish|pause|archive,
+POST /teacher/payouts/onboarding, GET /teacher/payouts, POST /teacher/payouts/login-link."""
 
 from __future__ import annotations
 
+import json
 from functools import cache
+from http import HTTPStatus
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
-from coursepay.api.request_parsing import parse_model
+from coursepay.api.principal import require_principal
+from coursepay.api.request_parsing import parse_json_body, parse_model
 from coursepay.api.resolver import make_resolver
+from coursepay.bookings.models import GigPage
+from coursepay.bookings.payouts import TeacherPayouts
+from coursepay.bookings.payouts_repository import PayoutAccountsRepository
 from coursepay.bookings.repository import GigsRepository
-from coursepay.bookings.service import GigCatalogue
+from coursepay.bookings.requests import CreateGigRequest, GigQuery, OnboardingRequest, UpdateGigRequest
+from coursepay.bookings.service import GigService, public_view
+from coursepay.bookings.settings import BookingsSettings
+from coursepay.identity import TEACHERS, Principal
 from coursepay.observability import logger, metrics, tracer
-from coursepay.settings import BookingsSettings, load_settings
+from coursepay.settings import load_settings
+from coursepay.storage.audit import AuditTrail
+from coursepay.stripe_gateway.client import stripe_provider
 
 app = make_resolver()
 
@@ -26,19 +42,112 @@ class PageQuery(BaseModel):
 
 
 @cache
-def service() -> GigCatalogue:
-    return GigCatalogue(GigsRepository(load_settings(BookingsSettings).bookings_table))
+def gigs() -> GigService:
+    settings = load_settings(BookingsSettings)
+    return GigService(GigsRepository(settings.bookings_table), PayoutAccountsRepository(settings.bookings_table),
+                      AuditTrail(settings.audit_table))
 
 
+@cache
+def payouts() -> TeacherPayouts:
+    settings = load_settings(BookingsSettings)
+    return TeacherPayouts(PayoutAccountsRepository(settings.bookings_table), stripe_provider(settings),
+                          AuditTrail(settings.audit_table), settings.allowed_redirect_origins)
+
+
+def _json(status: HTTPStatus, body: dict[str, Any]) -> Response[str]:
+    return Response(status, content_types.APPLICATION_JSON, json.dumps(body))
+
+
+def _page(page: GigPage) -> dict[str, Any]:
+    return {"items": [public_view(gig) for gig in page.items], "next_cursor": page.next_cursor}
+
+
+def _teacher() -> Principal:
+    principal = require_principal(app.current_event.raw_event)
+    principal.require_any_group(TEACHERS)
+    return principal
+
+
+# ---------------------------------------------------------------------- public
 @app.get("/gigs")
 def list_gigs() -> dict[str, Any]:
-    query = parse_model(PageQuery, app.current_event.query_string_parameters or {})
-    return service().list_active(query.limit, query.cursor).model_dump()
+    query = parse_model(GigQuery, app.current_event.query_string_parameters or {})
+    return _page(gigs().browse(query))
 
 
 @app.get("/gigs/<gig_id>")
 def get_gig(gig_id: str) -> dict[str, Any]:
-    return service().get_active(gig_id).model_dump()
+    return public_view(gigs().get_active(gig_id))
+
+
+@app.get("/teachers/<teacher_id>")
+def teacher_profile(teacher_id: str) -> dict[str, Any]:
+    profile = gigs().profile(teacher_id)
+    return {"teacher_id": profile.teacher_id, "gigs": [public_view(gig) for gig in profile.gigs]}
+
+
+# ---------------------------------------------------------------------- a teacher's gigs
+@app.post("/teacher/gigs")
+def create_gig() -> Response[str]:
+    principal = require_principal(app.current_event.raw_event)
+    request = parse_json_body(CreateGigRequest, app.current_event)
+    gig = gigs().create(principal, request, app.current_event.headers.get("idempotency-key"))
+    metrics.add_metric(name="GigsCreated", unit="Count", value=1)
+    return _json(HTTPStatus.CREATED, gig.model_dump())
+
+
+@app.get("/teacher/gigs")
+def my_gigs() -> dict[str, Any]:
+    principal = require_principal(app.current_event.raw_event)
+    query = parse_model(PageQuery, app.current_event.query_string_parameters or {})
+    page = gigs().teacher_gigs(principal, limit=query.limit, cursor=query.cursor)
+    return page.model_dump()
+
+
+@app.get("/teacher/gigs/<gig_id>")
+def my_gig(gig_id: str) -> dict[str, Any]:
+    return gigs().get_own(require_principal(app.current_event.raw_event), gig_id).model_dump()
+
+
+@app.patch("/teacher/gigs/<gig_id>")
+def update_gig(gig_id: str) -> dict[str, Any]:
+    principal = require_principal(app.current_event.raw_event)
+    request = parse_json_body(UpdateGigRequest, app.current_event)
+    return gigs().update(principal, gig_id, request).model_dump()
+
+
+@app.post("/teacher/gigs/<gig_id>/publish")
+def publish_gig(gig_id: str) -> dict[str, Any]:
+    return gigs().transition(require_principal(app.current_event.raw_event), gig_id, "publish").model_dump()
+
+
+@app.post("/teacher/gigs/<gig_id>/pause")
+def pause_gig(gig_id: str) -> dict[str, Any]:
+    return gigs().transition(require_principal(app.current_event.raw_event), gig_id, "pause").model_dump()
+
+
+@app.post("/teacher/gigs/<gig_id>/archive")
+def archive_gig(gig_id: str) -> dict[str, Any]:
+    return gigs().transition(require_principal(app.current_event.raw_event), gig_id, "archive").model_dump()
+
+
+# ---------------------------------------------------------------------- payouts
+@app.post("/teacher/payouts/onboarding")
+def start_onboarding() -> Response[str]:
+    teacher = _teacher()
+    request = parse_json_body(OnboardingRequest, app.current_event)
+    return _json(HTTPStatus.CREATED, payouts().start_onboarding(teacher, request))
+
+
+@app.get("/teacher/payouts")
+def payout_status() -> dict[str, Any]:
+    return payouts().status(_teacher()).model_dump(exclude={"state_at"})
+
+
+@app.post("/teacher/payouts/login-link")
+def login_link() -> Response[str]:
+    return _json(HTTPStatus.CREATED, payouts().login_link(_teacher()))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

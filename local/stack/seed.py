@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,7 @@ class DemoUser:
 DEMO_USERS = (
     DemoUser("admin@coursepay.local", "Ada Admin", "admins"),
     DemoUser("teacher@coursepay.local", "Tess Teacher", "teachers"),
+    DemoUser("tutor@coursepay.local", "Theo Tutor", "teachers"),  # the tutoring marketplace's demo teacher
     DemoUser("student@coursepay.local", "Sam Student", "students"),
 )
 
@@ -181,7 +183,58 @@ def seed_courses(ctx: SeedContext) -> None:
         ctx.log(f"[seed] course {response.json()['course_id']}: {course['title']}")
 
 
-SEED_STEPS: list[Callable[[SeedContext], None]] = [seed_users, seed_tracks, seed_courses]
+DEMO_GIGS = (
+    {"title": "Algebra, step by step", "description": "Equations, functions and graphs without fear.",
+     "subject": "maths", "language": "en", "hourly_rate": 5000, "currency": "usd", "durations": [30, 60, 90],
+     "time_zone": "Europe/Berlin", "min_notice_hours": 12,
+     "availability": [{"weekday": 0, "start": "09:00", "end": "12:00"},
+                      {"weekday": 2, "start": "14:00", "end": "18:00"}]},
+    {"title": "Conversational Spanish", "description": "Speak from the first lesson.", "subject": "spanish",
+     "language": "es", "hourly_rate": 3500, "currency": "usd", "durations": [45, 60],
+     "time_zone": "America/New_York", "min_notice_hours": 24,
+     "availability": [{"weekday": 1, "start": "17:00", "end": "20:00"},
+                      {"weekday": 5, "start": "10:00", "end": "13:00"}]},
+)
+DEMO_ONBOARDING_FORM = {
+    "business_type": "individual", "first_name": "Theo", "last_name": "Tutor", "email": "tutor@coursepay.local",
+    "dob": "1985-12-10", "ssn_last_4": "0000", "business_url": "https://tutor.coursepay.local",
+    "routing_number": "110000000", "account_number": "000123456789", "tos": "accept"}
+
+
+def seed_tutoring(ctx: SeedContext) -> None:
+    """The demo tutor: a Connect account onboarded through the sandbox's hosted onboarding form (what the
+    tutor would submit in a browser), payouts enabled by the account.updated event the stack delivers, and
+    two published gigs (fixed Idempotency-Keys: seeding again finds the same ones)."""
+    token = ctx.login("tutor@coursepay.local")["access_token"]
+    payouts = ctx.api("GET", "/teacher/payouts", token=token)
+    if not (payouts.status_code == 200 and payouts.json()["payouts_enabled"]):
+        origin = ctx.api_url.rstrip("/")
+        started = ctx.api("POST", "/teacher/payouts/onboarding", token=token,
+                          json={"refresh_url": f"{origin}/payouts", "return_url": f"{origin}/payouts/done"})
+        if started.status_code != 201:
+            raise RuntimeError(f"seeding the tutor's onboarding failed: {started.status_code} {started.text}")
+        submitted = requests.post(started.json()["url"], data=DEMO_ONBOARDING_FORM, allow_redirects=False,
+                                  timeout=30)
+        if submitted.status_code != 303:
+            raise RuntimeError(f"the sandbox's onboarding form refused the demo tutor: {submitted.status_code}")
+        deadline = time.monotonic() + 30
+        while not ctx.api("GET", "/teacher/payouts", token=token).json()["payouts_enabled"]:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the tutor's account.updated event did not enable payouts within 30 s")
+            time.sleep(0.2)
+    for number, gig in enumerate(DEMO_GIGS, start=1):
+        created = ctx.api("POST", "/teacher/gigs", token=token, json=gig,
+                          headers={"Idempotency-Key": f"demo-gig-{number}"})
+        if created.status_code != 201:
+            raise RuntimeError(f"seeding gig {gig['title']!r} failed: {created.status_code} {created.text}")
+        gig_id = created.json()["gig_id"]
+        published = ctx.api("POST", f"/teacher/gigs/{gig_id}/publish", token=token)
+        if published.status_code != 200:
+            raise RuntimeError(f"publishing gig {gig_id} failed: {published.status_code} {published.text}")
+        ctx.log(f"[seed] gig {gig_id}: {gig['title']}")
+
+
+SEED_STEPS: list[Callable[[SeedContext], None]] = [seed_users, seed_tracks, seed_courses, seed_tutoring]
 
 
 def run_seed(ctx: SeedContext, steps: list[Callable[[SeedContext], None]] | None = None) -> None:

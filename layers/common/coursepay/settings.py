@@ -72,6 +72,7 @@ class NotificationsSettings(ConsumerSettings):
 
 class FulfilmentSettings(ConsumerSettings, AuditSettings, StripeSettings):
     accounts_table: str
+    bookings_table: str  # teachers' payout records (account.updated)
     courses_table: str
     payments_table: str
     enrollments_table: str
@@ -79,8 +80,6 @@ class FulfilmentSettings(ConsumerSettings, AuditSettings, StripeSettings):
     user_pool_id: str
 
 
-class BookingsSettings(FunctionSettings):
-    bookings_table: str
 
 
 class CoursesSettings(AuditSettings, StripeSettings):

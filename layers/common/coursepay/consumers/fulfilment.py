@@ -1,9 +1,10 @@
 """The fulfilment consumer: domain handling of Stripe events.
 
 Dispatch has two levels (docs/engineering.md, "Adding a product kind"):
-1. events about money that carry no product kind (``charge.refunded``, ``charge.dispute.*``,
-   ``refund.updated``) go to the billing core by event type alone; it finds the payment they concern and
-   applies the kind's access policy (``coursepay.billing.money_events``);
+1. events that carry no product kind go by event type alone: money events (``charge.refunded``,
+   ``charge.dispute.*``, ``refund.updated``) to the billing core, which finds the payment they concern and
+   applies the kind's access policy (``coursepay.billing.money_events``); ``account.updated`` (a teacher's
+   Connect account) to ``coursepay.bookings.fulfilment``;
 2. every other event goes by (event type, the product kind the Stripe object carries in ``metadata.kind``)
    to the product context's handler. An event whose kind has no handler is recorded and acknowledged.
 
@@ -25,6 +26,7 @@ from coursepay.storage.idempotency import IdempotencyStore
 if TYPE_CHECKING:
     from coursepay.billing.core import BillingCore
     from coursepay.billing.money_events import AccessPolicy
+    from coursepay.bookings.fulfilment import PayoutAccountUpdates
 
 CONSUMER_NAME = "fulfilment"
 
@@ -53,6 +55,24 @@ def billing_core(settings: FulfilmentSettings) -> BillingCore:
     return BillingCore(payments_table=settings.payments_table, enrollments_table=settings.enrollments_table,
                        audit_table=settings.audit_table, event_bus_name=settings.event_bus_name,
                        stripe_client=stripe_provider(settings))
+
+
+def payout_account_updates(settings: FulfilmentSettings) -> PayoutAccountUpdates:
+    """Teachers' Connect accounts: kind-less events, dispatched by type like the billing core's."""
+    from coursepay.bookings.fulfilment import PayoutAccountUpdates
+    from coursepay.bookings.payouts_repository import PayoutAccountsRepository
+    from coursepay.storage.audit import AuditTrail
+    from coursepay.stripe_gateway.client import stripe_provider
+    from coursepay.stripe_gateway.errors import stripe_errors
+
+    stripe = stripe_provider(settings)
+
+    def retrieve_account(account_id: str) -> dict[str, Any]:
+        with stripe_errors("read the connected account"):
+            return dict(stripe().v1.accounts.retrieve(account_id).to_dict())
+
+    return PayoutAccountUpdates(PayoutAccountsRepository(settings.bookings_table), AuditTrail(settings.audit_table),
+                                retrieve_account)
 
 
 def kind_of(obj: dict[str, Any]) -> str | None:
@@ -100,5 +120,5 @@ def build_consumer() -> EventConsumer:
     for module in kinds.values():
         by_kind.update(module.handlers(settings, core))
     money = core.money_events({kind: module.access_policy(settings, core) for kind, module in kinds.items()})
-    handlers = consumer_handlers(by_kind, money.handlers())
+    handlers = consumer_handlers(by_kind, {**money.handlers(), **payout_account_updates(settings).handlers()})
     return EventConsumer(CONSUMER_NAME, IdempotencyStore(settings.idempotency_table), handlers)

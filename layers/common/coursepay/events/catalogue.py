@@ -21,4 +21,5 @@ HANDLED_STRIPE_EVENT_TYPES: frozenset[str] = frozenset({
     "customer.subscription.created",
     "customer.subscription.updated",
     "customer.subscription.deleted",
+    "account.updated",  # a teacher's Connect account (the Connect endpoint), coursepay.bookings.fulfilment
 })

@@ -126,9 +126,11 @@ class DynamoTable:
 
     def query_page(self, *, partition: tuple[str, str], sort_prefix: tuple[str, str] | None = None,
                    index: str | None = None, limit: int = 50, start_key: Mapping[str, Any] | None = None,
-                   newest_first: bool = False) -> tuple[list[Item], dict[str, Any] | None]:
-        """One page of a partition (optionally narrowed by a sort-key prefix); returns items and the key
-        to continue from (None at the end)."""
+                   newest_first: bool = False,
+                   filter_condition: Any = None) -> tuple[list[Item], dict[str, Any] | None]:
+        """One page of a partition (optionally narrowed by a sort-key prefix, and by ``filter_condition``: a
+        boto3 condition applied after ``limit`` items are read, so a page may be short); returns items and the
+        key to continue from (None at the end)."""
         from boto3.dynamodb.conditions import Key
 
         condition: Any = Key(partition[0]).eq(partition[1])
@@ -140,6 +142,8 @@ class DynamoTable:
             kwargs["IndexName"] = index
         if start_key:
             kwargs["ExclusiveStartKey"] = dict(start_key)
+        if filter_condition is not None:
+            kwargs["FilterExpression"] = filter_condition
         with translated_errors():
             response = self.table.query(**kwargs)
         return response.get("Items", []), response.get("LastEvaluatedKey")
