@@ -29,6 +29,7 @@ FUNCTIONS = REPO_ROOT / "functions"
 ERROR_STATUSES = {"400": "Bad input; the field at fault is named", "401": "A valid bearer token is required",
                   "403": "Not allowed for this caller", "404": "No such resource or route",
                   "409": "Conflicts with the current state", "429": "This route's rate limit was reached"}
+GATEWAY_ANSWERS = {"401": "Unauthorized", "429": "Too Many Requests"}
 ERROR_EXAMPLE = {"error": {"code": "invalid_request", "message": "title: this field is required", "field": "title"}}
 
 
@@ -123,6 +124,7 @@ def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     if name in components and components[name] != schema:
         name = model.__module__.split(".")[1].title() + name
+        schema["title"] = name  # client generators name their classes by the title
     components.update(schema.pop("$defs", {}))
     components[name] = schema
     return {"$ref": f"#/components/schemas/{name}"}
@@ -166,7 +168,9 @@ def build_document() -> dict[str, Any]:
         "properties": {"error": {"type": "object", "required": ["code", "message", "field"], "properties": {
             "code": {"type": "string"}, "message": {"type": "string"},
             "field": {"type": ["string", "null"]}}}},
-        "examples": [ERROR_EXAMPLE]}}
+        "examples": [ERROR_EXAMPLE]}, "GatewayError": {
+        "type": "object", "required": ["message"], "properties": {"message": {"type": "string"}},
+        "not": {"required": ["error"]}, "examples": [{"message": "Unauthorized"}]}}
     paths: dict[str, Any] = {}
     for route in sorted(api.routes, key=lambda r: (r.path, r.method)):
         contract = contracts.get(route.route_key)
@@ -175,11 +179,19 @@ def build_document() -> dict[str, Any]:
         parameters = re.findall(r"{(\w+)}", route.path)
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(
             route.route_key, contract, route.authorizer is not None, components, parameters)
-    error_response = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"},
-                                                       "example": ERROR_EXAMPLE}}}
-    responses = {f"Error{status}": {"description": description, **error_response}
-                 for status, description in ERROR_STATUSES.items()}
-    responses["ErrorDefault"] = {"description": "Any other error, in the same shape", **error_response}
+    responses: dict[str, Any] = {f"Error{status}": {"description": description, "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Error"}, "example": ERROR_EXAMPLE}}}
+        for status, description in ERROR_STATUSES.items()}
+    # API Gateway answers these itself, before any function runs, with its own {"message": ...} body: a missing or
+    # invalid token (the JWT authorizer) and a throttled route (deployed; the local stack's 429 carries both shapes).
+    either = {"oneOf": [{"$ref": "#/components/schemas/Error"}, {"$ref": "#/components/schemas/GatewayError"}]}
+    for status, message in GATEWAY_ANSWERS.items():
+        code = "unauthenticated" if status == "401" else "too_many_requests"
+        responses[f"Error{status}"]["content"] = {"application/json": {"schema": either, "examples": {
+            "ours": {"value": {"error": {"code": code, "message": message, "field": None}}},
+            "gateway": {"value": {"message": message}}}}}
+    responses["ErrorDefault"] = {"description": "Any other error, in the same shape", "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}, "example": ERROR_EXAMPLE}}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "coursepay HTTP API", "version": "1.0.0",

@@ -35,6 +35,10 @@ def test_operations_carry_the_handlers_models_auth_and_the_error_shape() -> None
     assert cancel["responses"]["401"] == {"$ref": "#/components/responses/Error401"}
     assert cancel["parameters"][0]["name"] == "subscriptionId"
     assert document["paths"]["/me"]["delete"]["responses"]["204"] == {"description": "No Content"}
+    responses = document["components"]["responses"]
+    # the functions' errors are only ever our shape; API Gateway's own {"message"} only where it answers itself
+    assert responses["Error400"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    assert "oneOf" in responses["Error401"]["content"]["application/json"]["schema"]
     error = document["components"]["schemas"]["Error"]
     assert error["properties"]["error"]["required"] == ["code", "message", "field"]
     # the two CheckoutRequest models (courses and tracks) stay apart
