@@ -107,7 +107,7 @@ def teacher_courses() -> dict[str, Any]:
 
 @app.get("/teacher/courses/<course_id>")
 def teacher_course(course_id: str) -> dict[str, Any]:
-    return service().get(course_id, require_principal(app.current_event.raw_event))
+    return service().teacher_course(require_principal(app.current_event.raw_event), course_id)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

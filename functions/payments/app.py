@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from coursepay.accounts.repository import AccountsRepository
 from coursepay.api.principal import require_principal
-from coursepay.api.request_parsing import parse_json_body
+from coursepay.api.request_parsing import parse_json_body, query_int
 from coursepay.api.resolver import make_resolver
 from coursepay.billing.core import BillingCore
 from coursepay.billing.customers import CustomerDirectory
@@ -165,8 +165,11 @@ def my_tracks() -> dict[str, Any]:
 @app.get("/admin/refund-requests")
 def list_refund_requests() -> dict[str, Any]:
     admin = _principal()
-    status = app.current_event.get_query_string_value("status", "pending") or "pending"
-    return {"items": [r.model_dump() for r in service().refunds.list(admin, status)], "next_cursor": None}
+    event = app.current_event
+    status = event.get_query_string_value("status", "pending") or "pending"
+    requests, next_cursor = service().refunds.list(admin, status, limit=query_int(event, "limit"),
+                                                   cursor=event.get_query_string_value("cursor") or None)
+    return {"items": [r.model_dump() for r in requests], "next_cursor": next_cursor}
 
 
 @app.post("/admin/refund-requests/<request_id>/approve")

@@ -4,7 +4,8 @@ Everything here follows API Gateway's documented behaviour for HTTP APIs ("Worki
 integrations for HTTP APIs", "Working with routes", "Configuring CORS"): the most specific route wins,
 ``{proxy+}`` is greedy and least specific, no route gives 404 ``{"message":"Not Found"}``, a failed
 authorization 401 ``{"message":"Unauthorized"}``, a failed invocation 500 ``{"message":"Internal Server
-Error"}``. The request body reaches the function byte-exact (base64 when it is not text).
+Error"}``, a throttled route 429 (``local.stack.throttling``). The request body reaches the function
+byte-exact (base64 when it is not text).
 """
 
 from __future__ import annotations
@@ -24,8 +25,14 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from local.stack.jwt_authorizer import Forbidden, JwtAuthorizer, Unauthorized, claims_for_event
 from local.stack.lambda_runtime import Invocation
 from local.stack.sam import CorsSpec, HttpApiSpec, HttpRoute
+from local.stack.throttling import RouteThrottle
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # HTTP API's payload limit
+# API Gateway's own 429 body is {"message": "Too Many Requests"}; the local one carries that and the project's error
+# shape, so that clients written against either keep working.
+TOO_MANY_REQUESTS = {"message": "Too Many Requests",
+                     "error": {"code": "too_many_requests", "message": "this route's rate limit was reached; retry "
+                               "after a short wait", "field": None}}
 _TEXT_TYPES = ("application/json", "application/xml", "application/javascript", "application/graphql")
 
 
@@ -291,9 +298,11 @@ class ApiGateway:
         log: Callable[[str], None],
         local_routes: Mapping[str, LocalRoute] | None = None,
         local_actions: Mapping[str, LocalAction] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.api = api
         self.router = Router(api.routes)
+        self._throttle = RouteThrottle(api.throttle, clock)
         self._invoke = invoke
         self._authorizers = authorizers
         self._account_id = account_id
@@ -330,9 +339,12 @@ class ApiGateway:
         match = self.router.match(method, path)
         if match is None:
             return HttpResponse.json(404, {"message": "Not Found"})
+        route = match.route
+        if not self._throttle.admit(route.route_key):
+            self._log(f"[api] {route.route_key}: 429 (throttled)")
+            return HttpResponse.json(429, TOO_MANY_REQUESTS)
         claims = None
         scopes = None
-        route = match.route
         if route.authorizer is not None:
             authorizer = self._authorizers[route.authorizer.name]
             headers = {name.lower(): value for name, value in request.headers}

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from local.stack.template import REPO_ROOT, Resolver, TemplateError
+from local.stack.throttling import ThrottleSpec, throttle_spec
 
 IMPLICIT_HTTP_API = "ServerlessHttpApi"  # SAM's name for the API created when events name no ApiId
 
@@ -68,6 +69,7 @@ class HttpApiSpec:
     api_id: str
     routes: tuple[HttpRoute, ...]
     cors: CorsSpec | None
+    throttle: ThrottleSpec = field(default_factory=ThrottleSpec)
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,7 @@ def build_model(template: Mapping[str, Any], resolver: Resolver, root: Path = RE
             api_id=api_id,
             routes=tuple(routes),
             cors=_cors(api_props.get("CorsConfiguration")),
+            throttle=throttle_spec(api_props),
         )
     return model
 

@@ -22,6 +22,7 @@ from typing import IO, Any
 
 import boto3
 
+from local.stack.api_docs import DOCS_PATH, OPENAPI_PATH, ApiDocs
 from local.stack.api_gateway import ApiGateway, ApiServer, HttpResponse
 from local.stack.jwt_authorizer import JwtAuthorizer, http_jwks_fetcher
 from local.stack.lambda_runtime import DUMMY_CREDENTIALS, LambdaRuntime
@@ -354,6 +355,7 @@ class LocalStack:
             raise RuntimeError(f"the local stack serves exactly one HTTP API, template has {len(self.model.http_apis)}")
         (api,) = self.model.http_apis.values()
         outbox = Outbox(self.aws_endpoint)
+        docs = ApiDocs(self.api_url)
         return ApiGateway(
             api,
             self.runtime.invoke,
@@ -364,6 +366,8 @@ class LocalStack:
                 OUTBOX_PATH: outbox.html_response,
                 OUTBOX_JSON_PATH: outbox.json_response,
                 HEALTH_PATH: lambda request: HttpResponse.json(200, {"status": "ok"}),
+                OPENAPI_PATH: docs.openapi_response,
+                DOCS_PATH: docs.page_response,
             },
             local_actions={RUN_SCHEDULE_PATH: self._run_schedule},
         )
@@ -479,6 +483,7 @@ class LocalStack:
             f"  AWS (moto)                   {self.aws_endpoint}",
             f"  Stripe sandbox               {self.stripe_url or '(not available)'}",
             f"  Outbox (sent e-mail)         {api}{OUTBOX_PATH}",
+            f"  API docs (OpenAPI 3.1)       {api}{DOCS_PATH}  ({api}{OPENAPI_PATH})",
             f"  Log                          {self.log.path if self.log else ''}",
             f"  Outputs                      {self.state_dir / 'outputs.json'}",
         ]

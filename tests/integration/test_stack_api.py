@@ -36,7 +36,7 @@ def _moto_signed_token(stack: LocalStack, **overrides: Any) -> str:
 def test_unknown_route_is_404(api: Any) -> None:
     response = api.get("/no/such/route")
     assert (response.status_code, response.json()) == (404, {"message": "Not Found"})
-    assert api.delete("/me").status_code == 404  # the path exists, not with this method
+    assert api.put("/me").status_code == 404  # the path exists, not with this method
 
 
 def test_protected_route_needs_a_valid_token(api: Any, stack: LocalStack) -> None:

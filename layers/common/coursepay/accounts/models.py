@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from coursepay.text import PlainText
+
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -34,7 +36,7 @@ TermsVersion = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Z
 class RegisterRequest(_Request):
     email: str
     password: str = Field(min_length=8, max_length=256)
-    name: str = Field(min_length=1, max_length=120)
+    name: PlainText = Field(min_length=1, max_length=120)
     accepted_terms_version: TermsVersion
 
     _email = field_validator("email")(normalise_email)
@@ -49,7 +51,7 @@ class LoginRequest(_Request):
 
 
 class RefreshRequest(_Request):
-    refresh_token: str = Field(min_length=1)
+    refresh_token: str = Field(min_length=1, max_length=8192)  # a Cognito one is ~1,800 characters
 
 
 class SetPasswordRequest(_Request):

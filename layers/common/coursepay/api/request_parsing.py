@@ -3,6 +3,7 @@ named in the 400."""
 
 from __future__ import annotations
 
+import binascii
 import json
 from typing import Any
 
@@ -33,14 +34,23 @@ def parse_model[M: BaseModel](model: type[M], data: Any) -> M:
 def parse_json_body[M: BaseModel](model: type[M], event: BaseProxyEvent) -> M:
     """The request's JSON body as ``model``. API Gateway base64-encodes bodies it does not take for text (a
     client that sends JSON as form data, say): ``decoded_body`` undoes that, so the JSON is read either way."""
-    body = event.decoded_body
-    if not body:
-        data: Any = {}
-    else:
-        try:
-            data = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise InvalidRequest("the body is not valid JSON", field="body") from None
+    try:
+        # inside the try: decoding a base64 body that is not UTF-8 raises before any JSON is read
+        body = event.decoded_body
+        data: Any = json.loads(body) if body else {}
+    except (json.JSONDecodeError, UnicodeDecodeError, binascii.Error):
+        raise InvalidRequest("the body is not valid UTF-8 JSON", field="body") from None
     if not isinstance(data, dict):
         raise InvalidRequest("the body must be a JSON object", field="body")
     return parse_model(model, data)
+
+
+def query_int(event: BaseProxyEvent, name: str) -> int | None:
+    """The query parameter ``name`` as a whole number (None when absent); a 400 naming it otherwise."""
+    raw = event.get_query_string_value(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidRequest(f"{name} must be a whole number", field=name) from None

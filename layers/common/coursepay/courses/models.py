@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from coursepay.clock import iso_now
+from coursepay.text import MultilineText, PlainText
 
 CourseStatus = Literal["pending_billing", "active", "inactive"]
 PricingType = Literal["monthly", "one_time"]
@@ -35,9 +36,9 @@ class _Request(BaseModel):
 
 
 class CreateCourseRequest(_Request):
-    title: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=5000)
-    outline: list[str] = Field(default_factory=list, max_length=MAX_OUTLINE_ITEMS)
+    title: PlainText = Field(min_length=1, max_length=200)
+    description: MultilineText = Field(default="", max_length=5000)
+    outline: list[PlainText] = Field(default_factory=list, max_length=MAX_OUTLINE_ITEMS)
     monthly_price: int | None = Field(default=None, ge=MIN_PRICE, le=MAX_PRICE, strict=True)
     one_time_price: int | None = Field(default=None, ge=MIN_PRICE, le=MAX_PRICE, strict=True)
     currency: str
@@ -64,9 +65,9 @@ class UpdateCourseRequest(_Request):
     ``move_subscribers`` moves existing monthly subscribers to a new monthly price from their next renewal;
     without it they keep the price they subscribed at."""
 
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=5000)
-    outline: list[str] | None = Field(default=None, max_length=MAX_OUTLINE_ITEMS)
+    title: PlainText | None = Field(default=None, min_length=1, max_length=200)
+    description: MultilineText | None = Field(default=None, max_length=5000)
+    outline: list[PlainText] | None = Field(default=None, max_length=MAX_OUTLINE_ITEMS)
     monthly_price: int | None = Field(default=None, ge=MIN_PRICE, le=MAX_PRICE, strict=True)
     one_time_price: int | None = Field(default=None, ge=MIN_PRICE, le=MAX_PRICE, strict=True)
     currency: str | None = None

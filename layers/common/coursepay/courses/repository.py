@@ -12,16 +12,14 @@ Every course write is conditional on the ``version`` read, so two concurrent edi
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from contextlib import suppress
 from typing import Any
 
 from coursepay.clock import iso_now
 from coursepay.courses.models import Course, PriceRecord
-from coursepay.errors import ConditionFailed, InvalidRequest
-from coursepay.storage.dynamo import DynamoTable, item_to_model, plain_numbers
+from coursepay.errors import ConditionFailed
+from coursepay.storage.cursors import decode_cursor, encode_cursor
+from coursepay.storage.dynamo import DynamoTable, item_to_model
 
 COURSE_SK = "COURSE"
 CATALOGUE = "CATALOGUE"
@@ -41,24 +39,6 @@ def _course_item(course: Course) -> dict[str, Any]:
     if course.status == "active":
         item["gsi2pk"], item["gsi2sk"] = CATALOGUE, f"{course.created_at}#{course.course_id}"
     return item
-
-
-def encode_cursor(key: dict[str, Any] | None) -> str | None:
-    if not key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(plain_numbers(key), sort_keys=True).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None, *, expected_keys: set[str]) -> dict[str, Any] | None:
-    if not cursor:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise InvalidRequest("cursor is not one this API returned", field="cursor") from None
-    if not isinstance(key, dict) or set(key) != expected_keys or not all(isinstance(v, str) for v in key.values()):
-        raise InvalidRequest("cursor is not one this API returned", field="cursor")
-    return key
 
 
 class CoursesRepository:

@@ -182,6 +182,11 @@ class CourseService:
                                                              cursor=cursor)
         return {"items": [course.public_view() for course in courses], "next_cursor": next_cursor}
 
+    def teacher_course(self, principal: Principal, course_id: str) -> dict[str, Any]:
+        """The management view (any status, price history): teachers and admins only, like the list."""
+        principal.require_any_group(TEACHERS, ADMINS)
+        return self.get(course_id, principal)
+
     # ------------------------------------------------------------------ public
     def catalogue(self, *, limit: int | None, cursor: str | None, teacher_id: str | None) -> dict[str, Any]:
         courses, next_cursor = self._courses.catalogue_page(limit=_page_limit(limit), cursor=cursor,

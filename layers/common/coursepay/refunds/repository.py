@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from coursepay.clock import iso_now
 from coursepay.errors import ConditionFailed, Conflict
+from coursepay.storage.cursors import decode_cursor, encode_cursor
 from coursepay.storage.dynamo import DynamoTable, item_to_model, translated_errors
 
 RefundRequestStatus = Literal["pending", "approving", "approved", "denied"]
@@ -94,9 +95,13 @@ class RefundRequestsRepository:
             self._table.delete(_open_key(request.payment_id))
         return _from_item(updated)
 
-    def by_status(self, status: str) -> list[RefundRequest]:
-        items = self._table.query_all(partition=("gsi2pk", _queue(status)), index="gsi2")
-        return [_from_item(item) for item in items]
+    def page_by_status(self, status: str, *, limit: int,
+                       cursor: str | None) -> tuple[list[RefundRequest], str | None]:
+        """One page of the admins' queue of ``status``, oldest first (the order they were asked in)."""
+        start = decode_cursor(cursor, expected_keys={"pk", "sk", "gsi2pk", "gsi2sk"})
+        items, last = self._table.query_page(partition=("gsi2pk", _queue(status)), index="gsi2", limit=limit,
+                                             start_key=start)
+        return [_from_item(item) for item in items], encode_cursor(last)
 
     def of_user(self, user_id: str) -> list[RefundRequest]:
         items = self._table.query_all(partition=("gsi1pk", f"USER#{user_id}"),

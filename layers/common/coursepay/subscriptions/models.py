@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from coursepay.clock import iso_now
 from coursepay.courses.models import PricingType
@@ -31,7 +31,8 @@ class CheckoutRequest(BaseModel):
 class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    at_period_end: bool = True
+    # strict: JSON true/false only ("yes", 1 or "true" would otherwise be taken for true)
+    at_period_end: StrictBool = True
 
 
 class Subscription(BaseModel):

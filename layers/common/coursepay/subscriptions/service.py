@@ -63,8 +63,11 @@ class CourseCheckout:
         """The success page's confirmation: the same fulfilment the webhook runs, at most once per session."""
         if not session_id.startswith("cs_"):
             raise NotFound("no such checkout session", field="sessionId")
-        with stripe_errors("read the checkout session"):
-            session = as_dict(self._stripe().v1.checkout.sessions.retrieve(session_id))
+        try:
+            with stripe_errors("read the checkout session"):
+                session = as_dict(self._stripe().v1.checkout.sessions.retrieve(session_id))
+        except InvalidRequest:  # Stripe refuses to read a session only when it has none by that id
+            raise NotFound("no such checkout session", field="sessionId") from None
         metadata = session.get("metadata") or {}
         if metadata.get("kind") != KIND or metadata.get("user_id") != principal.user_id:
             raise NotFound("no such checkout session", field="sessionId")

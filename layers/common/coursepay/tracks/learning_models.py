@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from coursepay.text import MultilineText
 from coursepay.tracks.progress import ProjectProgress
 from coursepay.tracks.tools.interface import ProvisionedTool
 
@@ -22,13 +23,13 @@ def _web_address(value: str | None) -> str | None:
 
 class SubmitProjectBody(_Request):
     submission_url: str | None = Field(default=None, min_length=8, max_length=500)
-    note: str | None = Field(default=None, min_length=1, max_length=1000)
+    note: MultilineText | None = Field(default=None, min_length=1, max_length=1000)
 
     _url = field_validator("submission_url")(_web_address)
 
 
 class CompleteProjectBody(_Request):
-    feedback: str | None = Field(default=None, min_length=1, max_length=2000)
+    feedback: MultilineText | None = Field(default=None, min_length=1, max_length=2000)
 
 
 class ProjectOutcome(BaseModel):

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from coursepay.accounts.models import TermsVersion
 from coursepay.billing.payments import Payment
+from coursepay.text import MultilineText
 from coursepay.tracks.catalogue import Track
 from coursepay.tracks.progress import ProjectProgress
 from coursepay.tracks.tools.interface import ProvisionedTool
@@ -34,7 +35,7 @@ class SignupCheckoutRequest(CheckoutRequest):
 
 
 class RefundRequestBody(_Request):
-    reason: str = Field(min_length=3, max_length=1000)
+    reason: MultilineText = Field(min_length=3, max_length=1000)
 
 
 class ApproveRefundBody(_Request):
@@ -42,7 +43,7 @@ class ApproveRefundBody(_Request):
 
 
 class DenyRefundBody(_Request):
-    reason: str = Field(min_length=3, max_length=1000)
+    reason: MultilineText = Field(min_length=3, max_length=1000)
 
 
 class ToolView(BaseModel):
