@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from local.stack.sam import HttpApiSpec, build_model
-from local.stack.template import DEFAULT_TEMPLATE, REPO_ROOT, Resolver, load_template, resolve_parameters
+from local.stack.template import DEFAULT_TEMPLATE, REPO_ROOT, Resolver, load_template
 
 DOCUMENT = REPO_ROOT / "docs" / "openapi.json"
 FUNCTIONS = REPO_ROOT / "functions"
@@ -45,7 +45,7 @@ class HandlerContract:
 
 def template_api() -> HttpApiSpec:
     template = load_template(DEFAULT_TEMPLATE)
-    resolver = Resolver(parameters=resolve_parameters(template))
+    resolver = Resolver.for_template(template)
     for logical_id in template["Resources"]:  # stand-in physical ids: only routes and authorizers are read
         resolver.refs[logical_id] = f"id-{logical_id}"
         resolver.attributes[logical_id] = {"Arn": f"arn-{logical_id}"}

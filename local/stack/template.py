@@ -121,6 +121,13 @@ class Resolver:
     conditions: Mapping[str, Any] = field(default_factory=dict)
     mappings: Mapping[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def for_template(cls, template: Mapping[str, Any], overrides: Mapping[str, str | int] | None = None,
+                     **fields: Any) -> Resolver:
+        """A resolver of ``template`` with its parameters (``overrides`` applied), conditions and mappings."""
+        return cls(parameters=resolve_parameters(template, overrides), conditions=template.get("Conditions") or {},
+                   mappings=template.get("Mappings") or {}, **fields)
+
     def pseudo(self) -> dict[str, str]:
         return {
             "AWS::Region": self.region,

@@ -14,7 +14,7 @@ from local.stack.api_gateway import ApiGateway, HttpRequest, HttpResponse
 from local.stack.lambda_runtime import Invocation
 from local.stack.sam import HttpApiSpec, ScheduleSource, build_model, rate_seconds
 from local.stack.scheduler import Scheduler
-from local.stack.template import DEFAULT_TEMPLATE, Resolver, TemplateError, load_template, resolve_parameters
+from local.stack.template import DEFAULT_TEMPLATE, Resolver, TemplateError, load_template
 
 
 @pytest.mark.parametrize(("expression", "seconds"), [
@@ -55,7 +55,7 @@ def scheduler(recorder: Recorder, schedules: list[ScheduleSource] | None = None,
 
 def test_template_yaml_schedules_the_reconciliation_every_15_minutes() -> None:
     template = load_template(DEFAULT_TEMPLATE)
-    resolver = Resolver(parameters=resolve_parameters(template), conditions=template.get("Conditions") or {})
+    resolver = Resolver.for_template(template)
     for logical_id in template["Resources"]:  # physical ids as provisioning would record them
         resolver.refs[logical_id] = f"id-{logical_id}"
         resolver.attributes[logical_id] = {"Arn": f"arn-{logical_id}"}

@@ -134,7 +134,7 @@ def test_globals_merge_like_sam() -> None:
 
 def test_routes_and_authorizers_come_from_template_yaml() -> None:
     template = load_template(DEFAULT_TEMPLATE)
-    resolver = Resolver(parameters=resolve_parameters(template), conditions=template.get("Conditions") or {})
+    resolver = Resolver.for_template(template)
     # physical ids as provisioning would record them
     for logical_id in template["Resources"]:
         resolver.refs[logical_id] = f"id-{logical_id}"
@@ -173,7 +173,7 @@ def test_routes_and_authorizers_come_from_template_yaml() -> None:
 def test_the_provisioning_function_joins_the_database_vpc_only_when_subnets_are_given(subnets, vpc) -> None:
     template = load_template(DEFAULT_TEMPLATE)
     overrides = {"ToolsSubnetIds": subnets, "ToolsSecurityGroupIds": "sg-1"} if subnets else {}
-    resolver = Resolver(parameters=resolve_parameters(template, overrides), conditions=template["Conditions"])
+    resolver = Resolver.for_template(template, overrides)
     vpc_config = template["Resources"]["ProvisioningFunction"]["Properties"]["VpcConfig"]
     resolved = resolver.resolve({"VpcConfig": vpc_config})
     assert resolved.get("VpcConfig") == vpc

@@ -11,13 +11,13 @@ import pytest
 from local.stack.api_gateway import ApiGateway, HttpRequest
 from local.stack.lambda_runtime import Invocation
 from local.stack.sam import HttpApiSpec, build_model
-from local.stack.template import DEFAULT_TEMPLATE, Resolver, load_template, resolve_parameters
+from local.stack.template import DEFAULT_TEMPLATE, Resolver, load_template
 from local.stack.throttling import ThrottleLimit
 
 
 def template_api(overrides: dict[str, Any] | None = None) -> HttpApiSpec:
     template = load_template(DEFAULT_TEMPLATE)
-    resolver = Resolver(parameters={**resolve_parameters(template), **(overrides or {})})
+    resolver = Resolver.for_template(template, overrides)
     for logical_id in template["Resources"]:  # physical ids as provisioning would record them
         resolver.refs[logical_id] = f"id-{logical_id}"
         resolver.attributes[logical_id] = {"Arn": f"arn-{logical_id}"}
