@@ -34,9 +34,13 @@ def _fill(page: Any) -> None:
 
 
 def _navigation_to(page: Any, prefix: str, click: str) -> str:
-    # return/refresh URLs point at a closed port: capture the navigation instead of loading it
+    # The return/refresh URLs are the platform's pages: answered here, so the browser lands on a page and no late
+    # error-page navigation (a closed port) interrupts what the test does next.
+    page.route(f"{prefix}**", lambda route: route.fulfill(status=200, content_type="text/html",
+                                                          body="<p>back on the platform</p>"))
     with page.expect_request(lambda r: r.url.startswith(prefix)) as req:
         page.click(click)
+    page.wait_for_url(f"{prefix}**")
     return str(req.value.url)
 
 
