@@ -43,7 +43,8 @@ build: venv
 test: lint build
 	$(PY) -m pytest
 
-bench: venv
+# The cold-start table measures the make build artifact (and a Django peer in its own .bench/peer-venv).
+bench: build
 	$(PY) -m bench.cold_start
 
 # Regenerate the development lock from the current virtualenv.
