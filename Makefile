@@ -48,7 +48,8 @@ test: lint build
 openapi: venv
 	PYTHONPATH=layers/common $(PY) -m local.openapi
 
-bench: venv
+# The cold-start table measures the make build artifact (and a Django peer in its own .bench/peer-venv).
+bench: build
 	$(PY) -m bench.cold_start
 
 # Regenerate the development lock from the current virtualenv.

@@ -49,3 +49,22 @@ def test_importing_a_handler_is_free_of_side_effects_and_of_unneeded_sdks(logica
     assert created.strip() == "[]"
     if not calls_stripe(logical_id):
         assert stripe_imported == "False"
+
+
+TRACER_PROBE = """
+import sys
+import coursepay.observability
+from aws_xray_sdk.core.patcher import _PATCHED_MODULES
+print(sorted(_PATCHED_MODULES), sorted(m for m in ("pg8000", "requests", "sqlite3", "httpx") if m in sys.modules))
+"""
+
+
+def test_the_tracer_patches_only_the_aws_sdk():
+    # Patching every module the X-Ray SDK supports would import pg8000, requests and sqlite3 into every cold
+    # start. LAMBDA_TASK_ROOT is set because outside Lambda the tracer disables itself and patches nothing.
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": f"{ROOT / 'layers/common'}{os.pathsep}{ROOT}",
+           "LAMBDA_TASK_ROOT": str(ROOT), "AWS_LAMBDA_FUNCTION_NAME": "footprint", "AWS_REGION": "us-east-1"}
+    result = subprocess.run([sys.executable, "-c", TRACER_PROBE], env=env, cwd=ROOT,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['botocore'] []"
