@@ -52,7 +52,9 @@ def test_every_function_uses_the_runtime_and_the_layer_its_recipe_compiles_for()
 def test_the_build_recipe_compiles_hash_based_bytecode(logical_id: str, tmp_path: Path) -> None:
     assert RESOURCES[logical_id]["Metadata"]["BuildMethod"] == "makefile"
     # A dry run: the target exists and its recipe ends in a hash-based compile of the artifact.
-    plan = subprocess.run(["make", "--dry-run", "--makefile", str(makefile_of(logical_id)), f"build-{logical_id}"],
+    # --no-print-directory: under `make test` a nested make would print "Entering directory" lines around the plan
+    plan = subprocess.run(["make", "--dry-run", "--no-print-directory", "--makefile", str(makefile_of(logical_id)),
+                           f"build-{logical_id}"],
                           cwd=tmp_path, env={**os.environ, "ARTIFACTS_DIR": str(tmp_path / "artifact")},
                           capture_output=True, text=True, check=True).stdout
     last_step = plan.strip().splitlines()[-1]
