@@ -6,8 +6,10 @@ should: Stripe then sends nothing the webhook would only acknowledge and drop.""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -34,10 +36,18 @@ def register_webhook_endpoints(stripe_url: str, secret_key: str, api_port: int, 
     return registered
 
 
-def handled_event_types() -> list[Any]:
-    from coursepay.events.catalogue import HANDLED_STRIPE_EVENT_TYPES
+CATALOGUE = Path(__file__).resolve().parents[2] / "layers" / "common" / "coursepay" / "events" / "catalogue.py"
 
-    return sorted(HANDLED_STRIPE_EVENT_TYPES)
+
+def handled_event_types() -> list[Any]:
+    """The layer's catalogue of handled Stripe event types. The stack process keeps the layer off its own path
+    (only the function processes get it, as in Lambda), so this one dependency-free module is loaded by file."""
+    spec = importlib.util.spec_from_file_location("local_stack_event_catalogue", CATALOGUE)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(CATALOGUE)
+    catalogue = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(catalogue)
+    return sorted(catalogue.HANDLED_STRIPE_EVENT_TYPES)
 
 
 def _create(client: Any, url: str, *, connect: bool, log: Callable[[str], None]) -> Any:
