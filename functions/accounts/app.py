@@ -34,6 +34,7 @@ from coursepay.accounts.tokens import AccountLinks
 from coursepay.api.principal import require_principal
 from coursepay.api.request_parsing import parse_json_body
 from coursepay.api.resolver import make_resolver
+from coursepay.api.responses import json_response
 from coursepay.billing.enrollments import EnrollmentsRepository
 from coursepay.billing.payments import PaymentsRepository
 from coursepay.observability import logger, metrics, tracer
@@ -75,9 +76,6 @@ def services() -> Services:
     )
 
 
-def _json(status: HTTPStatus, model: BaseModel) -> Response[str]:
-    return Response(status, content_types.APPLICATION_JSON, model.model_dump_json())
-
 
 @app.get("/auth/terms")
 def terms() -> dict[str, Any]:
@@ -89,7 +87,7 @@ def register() -> Response[str]:
     request = parse_json_body(RegisterRequest, app.current_event)
     profile = services().accounts.register(request)
     metrics.add_metric(name="AccountsRegistered", unit="Count", value=1)
-    return _json(HTTPStatus.CREATED, profile)
+    return json_response(HTTPStatus.CREATED, profile)
 
 
 @app.post("/auth/login")
@@ -113,7 +111,7 @@ def set_password() -> dict[str, Any]:
 @app.post("/auth/password-reset")
 def password_reset() -> Response[str]:
     request = parse_json_body(EmailRequest, app.current_event)
-    return _json(HTTPStatus.ACCEPTED, services().links.request_password_reset(request.email))
+    return json_response(HTTPStatus.ACCEPTED, services().links.request_password_reset(request.email))
 
 
 @app.post("/auth/verify-email")
@@ -125,7 +123,7 @@ def verify_email() -> dict[str, Any]:
 @app.post("/auth/verify-email/resend")
 def resend_verification() -> Response[str]:
     request = parse_json_body(EmailRequest, app.current_event)
-    return _json(HTTPStatus.ACCEPTED, services().links.resend_verification(request.email))
+    return json_response(HTTPStatus.ACCEPTED, services().links.resend_verification(request.email))
 
 
 @app.get("/me")

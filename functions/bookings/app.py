@@ -6,12 +6,11 @@ POST /teacher/payouts/onboarding, GET /teacher/payouts, POST /teacher/payouts/lo
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from coursepay.api.principal import require_principal
 from coursepay.api.request_parsing import parse_json_body, parse_model
 from coursepay.api.resolver import make_resolver
+from coursepay.api.responses import json_response
 from coursepay.bookings.models import GigPage
 from coursepay.bookings.payouts import TeacherPayouts
 from coursepay.bookings.payouts_repository import PayoutAccountsRepository
@@ -54,9 +54,6 @@ def payouts() -> TeacherPayouts:
     return TeacherPayouts(PayoutAccountsRepository(settings.bookings_table), stripe_provider(settings),
                           AuditTrail(settings.audit_table), settings.allowed_redirect_origins)
 
-
-def _json(status: HTTPStatus, body: dict[str, Any]) -> Response[str]:
-    return Response(status, content_types.APPLICATION_JSON, json.dumps(body))
 
 
 def _page(page: GigPage) -> dict[str, Any]:
@@ -94,7 +91,7 @@ def create_gig() -> Response[str]:
     request = parse_json_body(CreateGigRequest, app.current_event)
     gig = gigs().create(principal, request, app.current_event.headers.get("idempotency-key"))
     metrics.add_metric(name="GigsCreated", unit="Count", value=1)
-    return _json(HTTPStatus.CREATED, gig.model_dump())
+    return json_response(HTTPStatus.CREATED, gig.model_dump())
 
 
 @app.get("/teacher/gigs")
@@ -137,7 +134,7 @@ def archive_gig(gig_id: str) -> dict[str, Any]:
 def start_onboarding() -> Response[str]:
     teacher = _teacher()
     request = parse_json_body(OnboardingRequest, app.current_event)
-    return _json(HTTPStatus.CREATED, payouts().start_onboarding(teacher, request))
+    return json_response(HTTPStatus.CREATED, payouts().start_onboarding(teacher, request))
 
 
 @app.get("/teacher/payouts")
@@ -147,7 +144,7 @@ def payout_status() -> dict[str, Any]:
 
 @app.post("/teacher/payouts/login-link")
 def login_link() -> Response[str]:
-    return _json(HTTPStatus.CREATED, payouts().login_link(_teacher()))
+    return json_response(HTTPStatus.CREATED, payouts().login_link(_teacher()))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -7,12 +7,11 @@ GET /me/courses. Every route needs a token and only ever shows the caller's own 
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -20,6 +19,7 @@ from coursepay.accounts.repository import AccountsRepository
 from coursepay.api.principal import require_principal
 from coursepay.api.request_parsing import parse_json_body
 from coursepay.api.resolver import make_resolver
+from coursepay.api.responses import json_response
 from coursepay.billing.core import BillingCore
 from coursepay.billing.customers import CustomerDirectory
 from coursepay.courses.repository import CoursesRepository
@@ -65,7 +65,7 @@ def start_checkout(course_id: str) -> Response[str]:
     result = service().start(principal, course_id, request)
     metrics.add_metric(name=f"CourseCheckouts_{request.pricing}", unit="Count", value=1)
     # 201 like every checkout start (tracks too): a session exists for the buyer, new or the open one again
-    return Response(HTTPStatus.CREATED, content_types.APPLICATION_JSON, json.dumps(result))
+    return json_response(HTTPStatus.CREATED, result)
 
 
 @app.post("/checkout/sessions/<session_id>/fulfil")

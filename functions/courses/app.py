@@ -11,13 +11,14 @@ from functools import cache
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from coursepay.api.principal import require_principal
 from coursepay.api.request_parsing import parse_json_body
 from coursepay.api.resolver import make_resolver
+from coursepay.api.responses import json_response
 from coursepay.courses.billing import CourseCatalogueBilling
 from coursepay.courses.models import CreateCourseRequest, UpdateCourseRequest
 from coursepay.courses.repository import CoursesRepository
@@ -61,11 +62,6 @@ def _query(name: str) -> str | None:
     return app.current_event.get_query_string_value(name) or None
 
 
-def _json(status: HTTPStatus, body: dict[str, Any]) -> Response[str]:
-    import json
-
-    return Response(status, content_types.APPLICATION_JSON, json.dumps(body))
-
 
 @app.get("/courses")
 def catalogue() -> dict[str, Any]:
@@ -83,7 +79,7 @@ def create_course() -> Response[str]:
     request = parse_json_body(CreateCourseRequest, app.current_event)
     course = service().create(principal, request, app.current_event.headers.get("idempotency-key"))
     metrics.add_metric(name="CoursesCreated", unit="Count", value=1)
-    return _json(HTTPStatus.CREATED, course.public_view())
+    return json_response(HTTPStatus.CREATED, course.public_view())
 
 
 @app.patch("/courses/<course_id>")

@@ -18,7 +18,7 @@ from functools import cache
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
@@ -27,6 +27,7 @@ from coursepay.accounts.repository import AccountsRepository
 from coursepay.api.principal import require_principal
 from coursepay.api.request_parsing import parse_json_body, query_int
 from coursepay.api.resolver import make_resolver
+from coursepay.api.responses import json_response
 from coursepay.billing.core import BillingCore
 from coursepay.billing.customers import CustomerDirectory
 from coursepay.observability import logger, metrics, tracer
@@ -85,9 +86,6 @@ def service() -> Services:
     )
 
 
-def _json(status: HTTPStatus, model: BaseModel) -> Response[str]:
-    return Response(status, content_types.APPLICATION_JSON, model.model_dump_json())
-
 
 def _principal() -> Any:
     return require_principal(app.current_event.raw_event)
@@ -109,14 +107,14 @@ def create_payment_intent(track_id: str) -> Response[str]:
     parse_json_body(PaymentIntentRequest, app.current_event)
     view = service().purchases.create_payment_intent(principal, track_id)
     metrics.add_metric(name="TrackPaymentIntents", unit="Count", value=1)
-    return _json(HTTPStatus.CREATED, view)
+    return json_response(HTTPStatus.CREATED, view)
 
 
 @app.post("/tracks/<track_id>/checkout")
 def create_checkout(track_id: str) -> Response[str]:
     principal = _principal()
     request = parse_json_body(CheckoutRequest, app.current_event)
-    return _json(HTTPStatus.CREATED, service().purchases.create_checkout(principal, track_id, request))
+    return json_response(HTTPStatus.CREATED, service().purchases.create_checkout(principal, track_id, request))
 
 
 @app.post("/tracks/<track_id>/signup-checkout")
@@ -125,14 +123,14 @@ def create_signup_checkout(track_id: str) -> Response[str]:
     key = app.current_event.headers.get("idempotency-key")
     view = service().purchases.create_signup_checkout(track_id, request, key)
     metrics.add_metric(name="TrackSignupCheckouts", unit="Count", value=1)
-    return _json(HTTPStatus.CREATED, view)
+    return json_response(HTTPStatus.CREATED, view)
 
 
 @app.get("/checkout/sessions/<session_id>/verify")
 def verify_signup(session_id: str) -> Response[str]:
     verification = service().purchases.verify_signup(session_id)
     status = HTTPStatus.OK if verification.status == "ready" else HTTPStatus.ACCEPTED
-    return _json(status, verification)
+    return json_response(status, verification)
 
 
 @app.get("/payments")
@@ -149,7 +147,7 @@ def get_payment(payment_id: str) -> dict[str, Any]:
 def request_refund(payment_id: str) -> Response[str]:
     principal = _principal()
     body = parse_json_body(RefundRequestBody, app.current_event)
-    return _json(HTTPStatus.CREATED, service().refunds.request(principal, payment_id, body.reason))
+    return json_response(HTTPStatus.CREATED, service().refunds.request(principal, payment_id, body.reason))
 
 
 @app.get("/me/refund-requests")
