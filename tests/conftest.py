@@ -3,6 +3,7 @@ environment exactly as the template declares it."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import os
@@ -61,6 +62,32 @@ class UnitStack:
     def function_env(self, logical_id: str) -> dict[str, str]:
         model = build_model(self.provisioned.template, self.provisioned.resolver)
         return dict(model.functions[logical_id].environment)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _moto_key_material_once() -> Iterator[None]:
+    """moto makes RSA key material for every Cognito user pool (re-deriving the primes of one bundled JWK) and
+    every KMS key (a fresh 2048-bit key, even for a symmetric one): about half a second of each test's stack.
+    The material is immutable and no test depends on its uniqueness, so one per session serves them all."""
+    from joserfc import jwk
+    from moto.kms import models as kms_models
+
+    patch = pytest.MonkeyPatch()
+    import_key = jwk.RSAKey.import_key
+    imported: dict[str, Any] = {}
+
+    def import_key_once(value: Any, *args: Any, **kwargs: Any) -> Any:
+        if args or kwargs or not isinstance(value, dict):
+            return import_key(value, *args, **kwargs)
+        cache_key = json.dumps(value, sort_keys=True)
+        if cache_key not in imported:
+            imported[cache_key] = import_key(value)
+        return imported[cache_key]
+
+    patch.setattr(jwk.RSAKey, "import_key", import_key_once)
+    patch.setattr(kms_models, "generate_private_key", functools.cache(kms_models.generate_private_key))
+    yield
+    patch.undo()
 
 
 @pytest.fixture
