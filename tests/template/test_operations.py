@@ -183,7 +183,8 @@ def test_payment_success_rate_alarm_is_below_95_percent_of_every_kinds_attempts(
     alarm, queries = rate_alarm("PaymentSuccessRateAlarm")
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (95, "LessThanThreshold")
     [returned] = [query for query in queries.values() if query["ReturnData"]]
-    assert "100 * succeeded / attempts" in returned["Expression"]["Fn::Sub"]
+    assert returned["Expression"]["Fn::Sub"] == (
+        "IF(attempts >= ${RateAlarmMinimumPayments}, 100 * succeeded / attempts, 100)")  # too few: healthy
     assert kinds_of(queries, "PaymentsSucceeded", queries["succeeded"]["Expression"]) == KINDS
     assert "succeeded +" in queries["attempts"]["Expression"]
     assert kinds_of(queries, "PaymentsFailed", queries["attempts"]["Expression"]) == KINDS
@@ -193,7 +194,8 @@ def test_refund_rate_alarm_is_above_5_percent_of_every_kinds_payments():
     alarm, queries = rate_alarm("RefundRateAlarm")
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (5, "GreaterThanThreshold")
     [returned] = [query for query in queries.values() if query["ReturnData"]]
-    assert "100 * refunds / succeeded" in returned["Expression"]["Fn::Sub"]
+    assert returned["Expression"]["Fn::Sub"] == (
+        "IF(succeeded >= ${RateAlarmMinimumPayments}, 100 * refunds / succeeded, 0)")  # too few: healthy
     assert kinds_of(queries, "Refunds", queries["refunds"]["Expression"]) == KINDS
     assert kinds_of(queries, "PaymentsSucceeded", queries["succeeded"]["Expression"]) == KINDS
 
