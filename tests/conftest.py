@@ -113,7 +113,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[UnitStack]:
     with mock_aws():
         _reset_process_caches()
         session = _session()
-        stack = provision(session=session)
+        stack = provision(session=session, with_operations=False)  # no unit test reads alarms or log groups
         secrets = session.client("secretsmanager")
         secrets.put_secret_value(SecretId=stack.ref("StripeApiKeySecret"), SecretString=json.dumps(TEST_STRIPE_KEYS))
         # The platform secret in the older one-secret form (still read), the Connect one in the list form.

@@ -47,7 +47,6 @@ def _raw_body() -> bytes:
 
 
 def _answer(result: IngestResult, endpoint: str) -> dict[str, Any]:
-    metrics.add_metric(name=f"StripeEvents_{result.outcome}", unit="Count", value=1)
     logger.info("stripe event", event_id=result.event_id, outcome=result.outcome, endpoint=endpoint)
     return result.model_dump()
 

@@ -39,6 +39,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.integration)
 
 
+ALARM_EMAIL = "ops@coursepay.local"
 UNTHROTTLED = {f"{kind}Throttle{part}": 10_000 for kind in ("Api", "Auth", "SignupCheckout", "Webhook")
                for part in ("Rate", "Burst")}
 
@@ -52,8 +53,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         seed=True,
         state_dir=tmp_path_factory.mktemp("local-stack"),
         # redrive to the DLQ after 3 receives (~6 s); the flows here sign in and buy far faster than any person, so
-        # the abuse limits are raised (their enforcement: tests/unit/test_local_stack_throttling.py)
-        parameter_overrides={"MaxReceiveCount": 3, **UNTHROTTLED},
+        # the abuse limits are raised (their enforcement: tests/unit/test_local_stack_throttling.py); an alarm e-mail
+        # so that the conditional subscription is provisioned too (test_stack_resources.py)
+        parameter_overrides={"MaxReceiveCount": 3, "AlarmEmail": ALARM_EMAIL, **UNTHROTTLED},
     )
     try:
         local.start()

@@ -12,6 +12,7 @@ from local.stack.provision import EMULATED_TYPES
 from local.stack.seed import DEMO_USERS
 from local.stack.stack import LocalStack
 from local.stack.template import DEFAULT_TEMPLATE, load_template
+from tests.integration.conftest import ALARM_EMAIL
 
 TEMPLATE = load_template(DEFAULT_TEMPLATE)
 
@@ -78,6 +79,40 @@ def _kms_key(aws: Any, logical_id: str, props: dict[str, Any], physical: str) ->
     assert kms.get_key_rotation_status(KeyId=physical)["KeyRotationEnabled"] is bool(props.get("EnableKeyRotation"))
 
 
+def _log_group(aws: Any, logical_id: str, props: dict[str, Any], physical: str) -> None:
+    groups = aws.client("logs").describe_log_groups(logGroupNamePrefix=physical)["logGroups"]
+    [group] = [group for group in groups if group["logGroupName"] == physical == props["LogGroupName"]]
+    assert group["retentionInDays"] == int(props["RetentionInDays"])
+
+
+def _topic(aws: Any, logical_id: str, props: dict[str, Any], physical: str) -> None:
+    assert aws.client("sns").get_topic_attributes(TopicArn=physical)["Attributes"]["TopicArn"] == physical
+
+
+def _subscription(aws: Any, logical_id: str, props: dict[str, Any], physical: str) -> None:
+    subscriptions = aws.client("sns").list_subscriptions_by_topic(TopicArn=props["TopicArn"])["Subscriptions"]
+    assert [(s["SubscriptionArn"], s["Protocol"], s["Endpoint"]) for s in subscriptions] == [
+        (physical, props["Protocol"], props["Endpoint"])]
+    assert props["Endpoint"] == ALARM_EMAIL
+
+
+def _dashboard(aws: Any, logical_id: str, props: dict[str, Any], physical: str) -> None:
+    body = json.loads(aws.client("cloudwatch").get_dashboard(DashboardName=physical)["DashboardBody"])
+    assert body == json.loads(props["DashboardBody"])  # every ${...} resolved to the stack's physical ids
+    assert "${" not in props["DashboardBody"]
+
+
+def _alarm(aws: Any, logical_id: str, props: dict[str, Any], physical: str) -> None:
+    [alarm] = aws.client("cloudwatch").describe_alarms(AlarmNames=[physical])["MetricAlarms"]
+    assert alarm["AlarmActions"] == props["AlarmActions"]
+    assert alarm["Threshold"] == float(props["Threshold"])
+    assert alarm["ComparisonOperator"] == props["ComparisonOperator"]
+    if "Metrics" in props:
+        assert [query["Id"] for query in alarm["Metrics"]] == [query["Id"] for query in props["Metrics"]]
+    else:
+        assert (alarm["Namespace"], alarm["MetricName"]) == (props["Namespace"], props["MetricName"])
+
+
 CHECKS: dict[str, Callable[[Any, str, dict[str, Any], str], None]] = {
     "AWS::DynamoDB::Table": _table,
     "AWS::SQS::Queue": _queue,
@@ -89,6 +124,11 @@ CHECKS: dict[str, Callable[[Any, str, dict[str, Any], str], None]] = {
     "AWS::Cognito::UserPoolGroup": _group,
     "AWS::SecretsManager::Secret": _secret,
     "AWS::KMS::Key": _kms_key,
+    "AWS::Logs::LogGroup": _log_group,
+    "AWS::SNS::Topic": _topic,
+    "AWS::SNS::Subscription": _subscription,
+    "AWS::CloudWatch::Dashboard": _dashboard,
+    "AWS::CloudWatch::Alarm": _alarm,
 }
 
 

@@ -112,6 +112,25 @@ def test_create_tables_builds_only_the_tables_asked_for(session: boto3.Session) 
         create_tables(dynamodb, DEFAULT_TEMPLATE, only=["EventBus"], stack_name="unit2")
 
 
+def test_operations_resources_are_created_from_the_template_or_only_named_when_left_out(
+        stack: ProvisionedStack, session: boto3.Session) -> None:
+    cloudwatch, logs = session.client("cloudwatch"), session.client("logs")
+    alarms = stack.resources_of_type("AWS::CloudWatch::Alarm")
+    described = {alarm["AlarmName"]: alarm for alarm in cloudwatch.describe_alarms(MaxRecords=100)["MetricAlarms"]}
+    assert {stack.ref(lid) for lid in alarms} <= set(described)
+    rate = described[stack.ref("PaymentSuccessRateAlarm")]
+    assert (rate["Threshold"], [query["Id"] for query in rate["Metrics"]][-1]) == (95.0, "rate")
+    groups = {group["logGroupName"]: group for group in logs.describe_log_groups()["logGroups"]}
+    for lid in stack.resources_of_type("AWS::Logs::LogGroup"):
+        assert groups[stack.ref(lid)]["retentionInDays"] == 30
+    bare = provision(session=session, stack_name="bare", with_operations=False)
+    assert cloudwatch.describe_alarms(AlarmNamePrefix="bare")["MetricAlarms"] == []
+    assert [group["logGroupName"] for group in logs.describe_log_groups()["logGroups"]
+            if group["logGroupName"].startswith("/aws/lambda/bare/")] == []
+    assert (bare.ref("AccountsLogGroup"), bare.ref("AccountsFunction")) == ("bare-AccountsLogGroup",
+                                                                         "bare-AccountsFunction")
+
+
 def test_unsupported_resource_types_fail_instead_of_being_skipped(session: boto3.Session, tmp_path: Path) -> None:
     path = tmp_path / "template.yaml"
     path.write_text("Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n")

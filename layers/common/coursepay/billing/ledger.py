@@ -18,11 +18,13 @@ redelivery, and the event's deterministic id keeps consumers from acting twice.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
+from coursepay import observability as figures
 from coursepay.billing import events as money
 from coursepay.billing.payments import Payment, PaymentsRepository, PaymentStatus
-from coursepay.clock import iso_now
+from coursepay.clock import iso_now, utc_now
 from coursepay.errors import ConditionFailed, NotFound
 from coursepay.events.envelope import Envelope
 from coursepay.storage.audit import AuditEntry, AuditTrail
@@ -37,6 +39,14 @@ def _audit_view(payment: Payment) -> dict[str, Any]:
     return payment.model_dump(include={"status", "user_id", "amount", "currency", "refunded_amount", "refunded_at",
                                        "failure_reason", "stripe_payment_intent_id", "dispute_id", "dispute_status",
                                        "duplicate_of"})
+
+
+def _figures_of_success(payment: Payment) -> None:
+    """Emitted once per payment: only the call whose conditional write moved it to succeeded gets here."""
+    figures.record(figures.PAYMENTS_SUCCEEDED, Kind=payment.kind)
+    figures.record(figures.REVENUE, payment.amount, Currency=payment.currency.lower())
+    created = datetime.fromisoformat(payment.created_at)
+    figures.record(figures.PAYMENT_TIME, max(0.0, (utc_now() - created).total_seconds()))
 
 
 def _in(values: tuple[str, ...], prefix: str) -> tuple[str, dict[str, Any]]:
@@ -101,7 +111,9 @@ class PaymentLedger:
             fields.update({"stripe_payment_intent_id": payment_intent_id, "gsi2pk": f"PI#{payment_intent_id}",
                            "gsi2sk": "PAYMENT"})
         condition, values = _in(OPEN_STATES, "s")
-        payment, _ = self._transition(payment_id, "payment.succeeded", actor, fields, condition, values)
+        payment, changed = self._transition(payment_id, "payment.succeeded", actor, fields, condition, values)
+        if changed:
+            _figures_of_success(payment)
         if payment_intent_id:
             self.payments.remember_intent(payment_intent_id, payment_id)
         if payment.status in PAID_STATES and payment.user_id:
@@ -120,6 +132,8 @@ class PaymentLedger:
         condition, values = _in(OPEN_STATES, "s")
         payment, changed = self._transition(payment_id, "payment.failed", actor,
                                             {"status": "failed", "failure_reason": reason[:500]}, condition, values)
+        if changed:
+            figures.record(figures.PAYMENTS_FAILED, Kind=payment.kind)
         if payment.status == "failed" and payment.user_id and (changed or correlation_id):
             # one notice per failed attempt: the Stripe event that reported it names it
             self._announce(money.PAYMENT_FAILED, f"ev_payment_failed_{payment_id}_{correlation_id or 'x'}",
@@ -152,6 +166,10 @@ class PaymentLedger:
             {"status": status, "refunded_amount": total, "last_refund_amount": total - before.refunded_amount,
              "refunded_at": iso_now()},
             f"refunded_amount < :new AND {condition}", {":new": total, **values})
+        if changed:
+            figures.record(figures.REFUNDS, Kind=payment.kind)
+            figures.record(figures.REFUNDED_AMOUNT, payment.refunded_amount - before.refunded_amount,
+                           Currency=payment.currency.lower())
         if payment.user_id and total > 0 and payment.refunded_amount == total:
             # the event of this refunded total (a redelivery publishes the same id again)
             self._announce(money.PAYMENT_REFUNDED, f"ev_payment_refunded_{payment_id}_{total}",

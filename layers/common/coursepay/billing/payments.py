@@ -4,7 +4,8 @@
 (``pi_``), a Checkout Session (``cs_``) or a subscription Invoice (``in_``). Keys (payments table):
 ``pk=PAYMENT#<payment_id>, sk=PAYMENT``; gsi1 ``USER#<user>`` / ``PAYMENT#<created_at>`` (a user's
 payments, newest first); gsi2 ``PI#<payment_intent>`` / ``PAYMENT`` (from charge and refund events).
-Records are never deleted and have no TTL (payment records are kept 7 years).
+Records carry ``expires_at``: they are kept 7 years, then DynamoDB's TTL deletes them
+(``coursepay.storage.retention``); the PaymentIntent link records expire with them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydantic import BaseModel, Field
 from coursepay.clock import iso_now
 from coursepay.errors import ConditionFailed
 from coursepay.storage.dynamo import DynamoTable, item_to_model
+from coursepay.storage.retention import EXPIRY_ATTRIBUTE, record_expiry
 
 ProductKind = Literal["course", "track", "gig"]
 PaymentStatus = Literal["pending", "requires_action", "succeeded", "failed", "canceled", "refunded",
@@ -57,7 +59,8 @@ def _key(payment_id: str) -> dict[str, str]:
 
 
 def _to_item(payment: Payment) -> dict[str, Any]:
-    item: dict[str, Any] = {**_key(payment.payment_id), **payment.model_dump(exclude_none=True)}
+    item: dict[str, Any] = {**_key(payment.payment_id), **payment.model_dump(exclude_none=True),
+                            EXPIRY_ATTRIBUTE: record_expiry()}
     if payment.user_id:
         item["gsi1pk"], item["gsi1sk"] = f"USER#{payment.user_id}", f"PAYMENT#{payment.created_at}"
     if payment.stripe_payment_intent_id:
@@ -86,7 +89,8 @@ class PaymentsRepository:
     def remember_intent(self, payment_intent_id: str, payment_id: str) -> None:
         """``pk=PI#<pi>, sk=PAYMENT_REF``: the PaymentIntent -> payment link, read consistently (a GSI is not),
         so a refund or dispute event never misses a payment linked just before it."""
-        self.table.put({"pk": f"PI#{payment_intent_id}", "sk": "PAYMENT_REF", "payment_id": payment_id})
+        self.table.put({"pk": f"PI#{payment_intent_id}", "sk": "PAYMENT_REF", "payment_id": payment_id,
+                        EXPIRY_ATTRIBUTE: record_expiry()})
 
     def get(self, payment_id: str) -> Payment | None:
         item = self.table.get(_key(payment_id))

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from coursepay import observability as figures
 from coursepay.events.envelope import Envelope
 from coursepay.events.handlers import EnvelopeHandler
 from coursepay.observability import logger
@@ -24,6 +25,15 @@ class EventConsumer:
         self._handlers = dict(handlers)
 
     def handle_record(self, record: SQSRecord) -> None:
+        """One SQS message, counted as the consumer's success or failure (a failure is redelivered by SQS)."""
+        try:
+            self._consume(record)
+        except Exception:
+            figures.record(figures.CONSUMER_FAILED, Consumer=self.name)
+            raise
+        figures.record(figures.CONSUMER_SUCCEEDED, Consumer=self.name)
+
+    def _consume(self, record: SQSRecord) -> None:
         envelope = Envelope.from_sqs_body(record.body)
         handler = self._handlers.get(envelope.type)
 

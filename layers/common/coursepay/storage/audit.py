@@ -1,7 +1,8 @@
 """Append-only audit trail: one item per change (who or which event, when, before, after).
 
 Functions hold only dynamodb:PutItem on the audit table, and every write is conditional on the key
-being new, so an entry can neither be changed nor overwritten.
+being new, so an entry can neither be changed nor overwritten. Entries expire 7 years after they are written
+(``expires_at``, DynamoDB TTL: ``coursepay.storage.retention``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pydantic import BaseModel
 
 from coursepay.clock import iso_now
 from coursepay.storage.dynamo import DynamoTable
+from coursepay.storage.retention import EXPIRY_ATTRIBUTE, record_expiry
 
 
 class AuditEntry(BaseModel):
@@ -47,4 +49,5 @@ class AuditTrail:
             "at": at,
             "before": _plain(entry.before),
             "after": _plain(entry.after),
+            EXPIRY_ATTRIBUTE: record_expiry(),
         })

@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from coursepay import observability as figures
 from coursepay.errors import InvalidRequest
 from coursepay.stripe_gateway.signature import InvalidSignature, verify_signature
 from coursepay.webhooks.relay import RelayOutcome, StripeEventRelay
@@ -40,6 +41,23 @@ class StripeWebhookIngest:
         self._clock = clock
 
     def ingest(self, raw_body: bytes, signature_header: str | None) -> IngestResult:
+        """Verify and relay one delivery; its outcome is counted (``WebhookEvents``), failures included."""
+        try:
+            result = self._ingest(raw_body, signature_header)
+        except InvalidSignature:
+            figures.record(figures.WEBHOOK_EVENTS, Outcome="invalid_signature")
+            raise
+        except InvalidRequest:
+            figures.record(figures.WEBHOOK_EVENTS, Outcome="rejected")
+            raise
+        except Exception:
+            # Stripe retries the delivery (500); an alarm watches this count
+            figures.record(figures.WEBHOOK_EVENTS, Outcome="error")
+            raise
+        figures.record(figures.WEBHOOK_EVENTS, Outcome=result.outcome)
+        return result
+
+    def _ingest(self, raw_body: bytes, signature_header: str | None) -> IngestResult:
         verify_signature(raw_body, signature_header, self._signing_secrets(), tolerance=self._tolerance,
                          now=self._clock())
         event = _parse_event(raw_body)
