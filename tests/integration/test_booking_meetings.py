@@ -13,9 +13,10 @@ from typing import Any
 import requests
 from icalendar import Calendar
 
+from coursepay.bookings.bookings import Booking
 from coursepay.events.envelope import Envelope
 from coursepay.meetings.booking_events import BOOKING_PAID
-from tests.support.booked_sessions import booking_event, booking_item
+from tests.support.booked_sessions import booked, booking_event, stored_item
 
 LINK = "Your session link: "
 RECEIPT = "Your receipt for "
@@ -39,11 +40,13 @@ def participants(aws: Any) -> tuple[dict[str, str], dict[str, str]]:
     return people[0], people[1]
 
 
-def paid_booking(aws: Any) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+def paid_booking(aws: Any) -> tuple[Booking, dict[str, str], dict[str, str]]:
+    """A confirmed, paid booking as the lifecycle stores it (written here: the lifecycle's routes and payments'
+    consumer are on their own branches)."""
     teacher, student = participants(aws)
-    item = booking_item(teacher["user_id"], student["user_id"])
-    aws.table("BookingsTable").put_item(Item=item)
-    return item, teacher, student
+    booking = booked(teacher["user_id"], student["user_id"])
+    aws.table("BookingsTable").put_item(Item=stored_item(booking))
+    return booking, teacher, student
 
 
 def stored_meeting(aws: Any, booking_id: str) -> dict[str, Any] | None:
@@ -72,8 +75,8 @@ def test_a_paid_booking_gets_one_zoom_meeting_and_both_participants_the_link_and
     item, teacher, student = paid_booking(aws)
     paid = booking_event(BOOKING_PAID, item)
     publish(aws, paid)
-    meeting = eventually(lambda: stored_meeting(aws, item["booking_id"]), timeout=30)
-    [made] = zoom_meetings(stack, item["booking_id"])
+    meeting = eventually(lambda: stored_meeting(aws, item.booking_id), timeout=30)
+    [made] = zoom_meetings(stack, item.booking_id)
     assert (meeting["provider"], meeting["meeting_id"], meeting["join_url"]) == ("zoom", str(made["id"]),
                                                                                  made["join_url"])
     to_student = eventually(lambda: mails_to(outbox, student["email"], LINK), timeout=30)
@@ -86,7 +89,7 @@ def test_a_paid_booking_gets_one_zoom_meeting_and_both_participants_the_link_and
         assert (invite["filename"], invite["content_type"], invite["params"]["method"]) == (
             "invite.ics", "text/calendar", "REQUEST")
         [event] = Calendar.from_ical(invite["content"]).walk("VEVENT")
-        assert str(event["UID"]) == f"booking-{item['booking_id']}@coursepay"
+        assert str(event["UID"]) == f"booking-{item.booking_id}@coursepay"
         assert str(event["LOCATION"]) == meeting["join_url"]
     assert meeting["host_url"] in to_teacher[0]["body"]
     assert meeting["host_url"] not in to_student[0]["body"]
@@ -100,8 +103,8 @@ def test_a_paid_booking_gets_one_zoom_meeting_and_both_participants_the_link_and
         "detail": json.loads(other.model_dump_json())}))
     eventually(lambda: claim_completed(aws, "meetings#" + other.id), timeout=30)
     time.sleep(3)  # room for a second meeting or e-mail to appear, had the replay made one
-    assert len(zoom_meetings(stack, item["booking_id"])) == 1
-    assert stored_meeting(aws, item["booking_id"]) == meeting
+    assert len(zoom_meetings(stack, item.booking_id)) == 1
+    assert stored_meeting(aws, item.booking_id) == meeting
     for address in (student["email"], teacher["email"]):
         assert len(mails_to(outbox, address, LINK)) == 1
     assert len(mails_to(outbox, student["email"], RECEIPT)) == 1
@@ -116,13 +119,13 @@ def test_a_failing_zoom_is_retried_by_sqs_and_the_meeting_made_once(stack, aws, 
                           json={"service": "zoom", "status": 503, "times": 3, "path_contains": "/meetings"})
     assert fault.status_code == 201
     publish(aws, booking_event(BOOKING_PAID, item))
-    meeting = eventually(lambda: stored_meeting(aws, item["booking_id"]), timeout=40)
-    [made] = zoom_meetings(stack, item["booking_id"])
+    meeting = eventually(lambda: stored_meeting(aws, item.booking_id), timeout=40)
+    [made] = zoom_meetings(stack, item.booking_id)
     assert meeting["meeting_id"] == str(made["id"])
 
 
 def test_a_paid_event_for_a_booking_that_does_not_exist_ends_in_the_dlq(stack, aws, eventually) -> None:
-    ghost = booking_item("teacher-x", "student-x")  # never written
+    ghost = booked("teacher-x", "student-x")  # never written
     envelope = booking_event(BOOKING_PAID, ghost)
     publish(aws, envelope)
     sqs = aws.client("sqs")

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from icalendar import Calendar
 
+from coursepay.bookings.bookings import Booking
 from coursepay.events.envelope import Envelope
 from coursepay.meetings import booking_events as events
-from tests.support.booked_sessions import booking_event, booking_item
+from tests.support.booked_sessions import booked, booking_event
 from tests.support.tracks import consume, sent_emails
 
 ZOOM_MEETING = {"provider": "zoom", "meeting_id": "81000000001", "join_url": "https://zoom.example/j/81000000001?pwd=a1",
@@ -46,8 +47,12 @@ def student(aws: Any) -> dict[str, str]:
 
 
 @pytest.fixture
-def booking(teacher: dict[str, str], student: dict[str, str]) -> dict[str, Any]:
-    return booking_item(teacher["user_id"], student["user_id"], meeting=ZOOM_MEETING)
+def booking(teacher: dict[str, str], student: dict[str, str]) -> Booking:
+    return booked(teacher["user_id"], student["user_id"], meeting=ZOOM_MEETING)
+
+
+def changed(booking: Booking, **changes: Any) -> Booking:
+    return Booking.model_validate({**booking.model_dump(), **changes})
 
 
 def deliver(module: Any, ctx: Any, *envelopes: Envelope) -> None:
@@ -91,7 +96,7 @@ def test_the_invite_is_a_calendar_request_with_the_booking_uid_and_utc_times(
     for calendar in invites:
         assert calendar["METHOD"] == "REQUEST"
         [event] = calendar.walk("VEVENT")
-        assert str(event["UID"]) == f"booking-{booking['booking_id']}@coursepay"
+        assert str(event["UID"]) == f"booking-{booking.booking_id}@coursepay"
         assert event.decoded("DTSTART") == datetime(2026, 12, 15, 14, 0, tzinfo=UTC)
         assert event.decoded("DTEND") == datetime(2026, 12, 15, 15, 30, tzinfo=UTC)
         assert str(event["LOCATION"]) == ZOOM_MEETING["join_url"]
@@ -113,7 +118,7 @@ def test_replayed_events_mail_each_participant_once(notifications, lambda_contex
 def test_a_retry_after_one_of_two_sends_failed_does_not_resend_the_first(
         notifications, lambda_context, aws, student) -> None:
     late_teacher_id = str(uuid.uuid4())  # the teacher's profile is not readable yet: that send fails
-    item = booking_item(late_teacher_id, student["user_id"], meeting=ZOOM_MEETING)
+    item = booked(late_teacher_id, student["user_id"], meeting=ZOOM_MEETING)
     reminder = booking_event(events.BOOKING_REMINDER_DUE, item)
     assert len(consume(notifications, lambda_context, reminder)["batchItemFailures"]) == 1
     aws.table("AccountsTable").put_item(Item={"pk": f"USER#{late_teacher_id}", "sk": "PROFILE",
@@ -145,7 +150,7 @@ def test_each_booking_event_mails_whom_it_concerns(notifications, lambda_context
                                                    event_type, to, subject, says) -> None:
     extra = {"cancelled_by": "student", "cancel_reason": "Moving house"} if event_type == events.BOOKING_CANCELLED \
         else {}
-    item = {**booking, **extra}
+    item = changed(booking, **extra)
     envelope = booking_event(event_type, item, **({"refund_amount": 3938} if event_type == events.BOOKING_REFUNDED
                                                   else {}))
     deliver(notifications, lambda_context, envelope)
@@ -171,7 +176,7 @@ def test_the_receipt_itemises_base_fee_and_total(notifications, lambda_context, 
 
 def test_cancellation_says_who_cancelled_to_each_side(notifications, lambda_context, booking, teacher,
                                                       student) -> None:
-    item = {**booking, "status": "cancelled", "cancelled_by": "teacher", "payment_status": "refunded"}
+    item = changed(booking, status="cancelled", cancelled_by="teacher", payment_status="refunded")
     deliver(notifications, lambda_context, booking_event(events.BOOKING_CANCELLED, item))
     [to_student], [to_teacher] = mails_to(student["email"]), mails_to(teacher["email"])
     assert "Tess Teacher cancelled this session" in to_student["body"]
@@ -181,7 +186,7 @@ def test_cancellation_says_who_cancelled_to_each_side(notifications, lambda_cont
 
 def test_times_follow_the_gigs_time_zone_and_titles_are_escaped_in_html(
         notifications, lambda_context, teacher, student) -> None:
-    item = booking_item(teacher["user_id"], student["user_id"], time_zone="America/New_York",
+    item = booked(teacher["user_id"], student["user_id"], time_zone="America/New_York",
                         gig_title='<script>alert("x")</script> Algebra', meeting=ZOOM_MEETING)
     deliver(notifications, lambda_context, booking_event(events.BOOKING_REMINDER_DUE, item))
     [mail] = mails_to(student["email"])

@@ -14,19 +14,12 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from coursepay.bookings.bookings import Meeting
 from coursepay.errors import DomainError, UpstreamUnavailable
 
-
-class Meeting(BaseModel):
-    """A booking's online meeting. ``host_url`` starts it as the host (Zoom's ``start_url``): for the teacher
-    only, never in the student's e-mail or the calendar invite."""
-
-    model_config = ConfigDict(frozen=True)
-
-    provider: str
-    meeting_id: str
-    join_url: str
-    host_url: str | None = None
+# The booking's ``meeting`` (the lifecycle's model): ``host_url`` starts it as the host (Zoom's ``start_url``),
+# for the teacher only, never in the student's e-mail or the calendar invite.
+__all__ = ["Meeting", "MeetingProvider", "MeetingProviderRejected", "MeetingProviderUnavailable", "MeetingSlot"]
 
 
 class MeetingSlot(BaseModel):
