@@ -194,3 +194,21 @@ def test_times_follow_the_gigs_time_zone_and_titles_are_escaped_in_html(
     assert "<script>" not in mail["html"]
     assert "&lt;script&gt;" in mail["html"]
     assert '<script>alert("x")</script> Algebra' in mail["body"]  # plain text reads as written
+
+
+def test_a_booking_payment_gets_one_receipt_and_one_refund_notice_not_the_generic_ones_too(
+        notifications, lambda_context, booking, student) -> None:
+    from coursepay.billing import events as billing
+
+    facts = {"payment_id": "pi_3Qbooking0001", "user_id": student["user_id"], "kind": "booking",
+             "item_id": booking.booking_id, "item_name": booking.gig_title, "amount": 7875, "currency": "eur"}
+    deliver(notifications, lambda_context,
+            billing.billing_envelope(billing.PAYMENT_SUCCEEDED, "ev_pay_ok", billing.PaymentSucceeded(
+                **facts, purchase="one_time"), None),
+            billing.billing_envelope(billing.PAYMENT_REFUNDED, "ev_pay_refund", billing.PaymentRefunded(
+                **facts, refund_amount=7875, refunded_total=7875, full=True), None),
+            booking_event(events.BOOKING_PAID, booking),
+            booking_event(events.BOOKING_REFUNDED, changed(booking, refunded_amount=7875), suffix="re_1",
+                          refund_amount=7875))
+    assert [mail["subject"] for mail in mails_to(student["email"])] == [
+        "Your receipt for Conversational German", "Refund for Conversational German"]
