@@ -9,12 +9,14 @@ The host link (Zoom's start URL) is never in it: the invite goes to both partici
 from __future__ import annotations
 
 from datetime import datetime
-
-from icalendar import Calendar, Event, vCalAddress, vText
+from typing import TYPE_CHECKING
 
 from coursepay.meetings.booking_events import BookedSession
 from coursepay.notifications.mailer import Attachment
 from coursepay.notifications.recipients import Recipient
+
+if TYPE_CHECKING:
+    from icalendar import vCalAddress
 
 PRODUCT_ID = "-//coursepay//bookings//EN"
 INVITE_FILENAME = "invite.ics"
@@ -26,6 +28,8 @@ def invite_uid(booking_id: str) -> str:
 
 
 def _attendee(person: Recipient) -> vCalAddress:
+    from icalendar import vCalAddress, vText
+
     address = vCalAddress(f"mailto:{person.email}")
     address.params["cn"] = vText(person.name)
     address.params["role"] = vText("REQ-PARTICIPANT")
@@ -36,6 +40,10 @@ def _attendee(person: Recipient) -> vCalAddress:
 def calendar_invite(booking: BookedSession, join_url: str, *, organizer: str, attendees: list[Recipient],
                     stamped_at: str) -> Attachment:
     """``stamped_at``: the event's ``occurred_at`` (DTSTAMP), so the same event gives the same invite."""
+    # imported here: the notifications function builds every handler at its cold start, and icalendar (0.1 s
+    # or more, python -X importtime) is needed only by the meeting e-mails
+    from icalendar import Calendar, Event, vCalAddress, vText
+
     event = Event()
     event.add("uid", invite_uid(booking.booking_id))
     event.add("dtstamp", datetime.fromisoformat(stamped_at))
