@@ -212,3 +212,12 @@ def test_a_booking_payment_gets_one_receipt_and_one_refund_notice_not_the_generi
                           refund_amount=7875))
     assert [mail["subject"] for mail in mails_to(student["email"])] == [
         "Your receipt for Conversational German", "Refund for Conversational German"]
+
+
+def test_a_booking_unpaid_by_its_deadline_is_cancelled_by_coursepay_and_says_why(
+        notifications, lambda_context, booking, student) -> None:
+    item = changed(booking, status="cancelled", cancelled_by="system", payment_status="unpaid", meeting=None)
+    deliver(notifications, lambda_context, booking_event(events.BOOKING_CANCELLED, item))
+    [mail] = mails_to(student["email"])
+    assert "coursepay cancelled this session: it was not paid by the payment deadline." in mail["body"]
+    assert "Nothing was charged." in mail["body"]

@@ -101,6 +101,7 @@ def test_zoom_creates_a_scheduled_meeting_with_one_token_for_two_meetings(standi
     assert stored["start_time"] == "2026-12-15T14:00:00Z"  # Zoom's UTC form, without the milliseconds
     assert (stored["duration"], stored["timezone"], stored["type"]) == (90, "Europe/Berlin", 2)
     assert (stored["topic"], stored["agenda"]) == ("Conversational German", "coursepay booking bk_0123456789abcdef")
+    assert stored["settings"]["join_before_host"] is True  # the session works without the host's (expiring) link
     assert zoom.sleeps == []
 
 

@@ -6,7 +6,10 @@
   token was revoked, the app deactivated) drops it and fetches one new token once.
 - Meeting: ``POST <api_base>/users/<host_user>/meetings`` (type 2, scheduled: the booking's start in UTC, its
   duration, the gig's time zone for Zoom's own display); ``join_url`` for both, ``start_url`` (``host_url``) for
-  the teacher. ``DELETE <api_base>/meetings/{id}`` discards one that lost the race to the booking.
+  the teacher. The meetings are the app account's (``host_user``), not the teacher's, and Zoom lets a start URL
+  expire (two hours for regular users), so participants may join 5 minutes before the start without the host
+  (``join_before_host``): the session happens even if the teacher's host link has expired.
+  ``DELETE <api_base>/meetings/{id}`` discards one that lost the race to the booking.
 - Retries with backoff on 429 and 5xx (``coursepay.meetings.http``).
 
 Credentials come from the Secrets Manager secret ``ZOOM_SECRET_ID`` names (``ZoomConfig``), never from code;
@@ -121,7 +124,7 @@ class ZoomMeetings:
         body = {"topic": slot.gig_title[:200], "type": SCHEDULED_MEETING, "start_time": zoom_start_time(slot.start),
                 "duration": slot.duration_minutes, "timezone": slot.time_zone,
                 "agenda": f"coursepay booking {slot.booking_id}",
-                "settings": {"join_before_host": False, "waiting_room": True}}
+                "settings": {"join_before_host": True, "jbh_time": 5, "waiting_room": False}}
         answer = self._call(config, "POST", f"/users/{config.host_user}/meetings", body)
         meeting_id, join_url = answer.field("id"), answer.field("join_url")
         if answer.status != 201 or meeting_id is None or not isinstance(join_url, str):
