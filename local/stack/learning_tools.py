@@ -1,6 +1,7 @@
 """What the learning-tool adapters talk to on this machine: the HTTP stand-ins (``local.tool_standins``) and a
 throwaway PostgreSQL cluster, started and stopped together, and the tool secrets' values that point the
-provisioning function at them (the same JSON an operator puts in Secrets Manager)."""
+provisioning function at them (the same JSON an operator puts in Secrets Manager). The same stand-in server plays
+Zoom for the meetings function (``ZoomMeetingsSecret``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from local.stack.postgres_cluster import PostgresCluster
-from local.tool_standins.server import DISCORD_BOT_TOKEN, GITHUB_TOKEN, HUB_TOKENS, ToolStandins
+from local.tool_standins.server import (
+    DISCORD_BOT_TOKEN,
+    GITHUB_TOKEN,
+    HUB_TOKENS,
+    ZOOM_ACCOUNT_ID,
+    ZOOM_CLIENT_ID,
+    ZOOM_CLIENT_SECRET,
+    ToolStandins,
+)
 
 # What tracks.json names: the FSD template repository and the tracks' Discord channels.
 GITHUB_TEMPLATES = ("coursepay-fsd/fsd-project-template",)
@@ -39,6 +48,9 @@ class LearningTools:
                                              "invite_base": self.standins.url + "/discord/invite"}),
             "HubToolSecret": json.dumps({"hubs": {hub: {"api_url": self.standins.hub_url(hub), "token": token}
                                                   for hub, token in HUB_TOKENS.items()}}),
+            "ZoomMeetingsSecret": json.dumps({"account_id": ZOOM_ACCOUNT_ID, "client_id": ZOOM_CLIENT_ID,
+                                              "client_secret": ZOOM_CLIENT_SECRET, "oauth_base": self.standins.zoom_url,
+                                              "api_base": self.standins.zoom_url + "/v2"}),
         }
 
     def stop(self) -> None:

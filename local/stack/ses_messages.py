@@ -2,8 +2,9 @@
 moto process, ``local.stack.aws_server``) and what unit tests read (moto in-process).
 
 A message sent with ``SendRawEmail`` (coursepay's mailer: one MIME message with a plain-text and an HTML part)
-is parsed: ``subject``, ``body`` (the plain-text part) and ``html`` (the HTML part). For ``SendEmail`` moto keeps
-one body only (the HTML one when both are given), shown as ``body`` with ``html`` None.
+is parsed: ``subject``, ``body`` (the plain-text part), ``html`` (the HTML part) and ``attachments`` (each
+``{filename, content_type, params, content}``: a calendar invite is ``text/calendar`` with ``method``). For
+``SendEmail`` moto keeps one body only (the HTML one when both are given), shown as ``body`` with ``html`` None.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def sent_messages() -> list[dict[str, Any]]:
                     entry.update(parse_mime(message.raw_data))
                 else:
                     entry.update({"subject": getattr(message, "subject", None),
-                                  "body": getattr(message, "body", None), "html": None})
+                                  "body": getattr(message, "body", None), "html": None, "attachments": []})
                 entry.update({name: getattr(message, name) for name in _KEPT_AS_IS if hasattr(message, name)})
                 messages.append(entry)
     return messages
@@ -47,9 +48,15 @@ def recipients(destinations: Any) -> list[str]:
 def parse_mime(raw: str) -> dict[str, Any]:
     parsed = cast(EmailMessage, email.message_from_string(raw, policy=default_policy))  # that policy's class
     text, html = parsed.get_body(("plain",)), parsed.get_body(("html",))
-    return {"subject": parsed["Subject"], "body": _content(text), "html": _content(html)}
+    attachments = [{"filename": part.get_filename(), "content_type": part.get_content_type(),
+                    "params": {key: value for key, value in part.get_params() or [] if value},
+                    "content": _content(part)} for part in parsed.iter_attachments()]
+    return {"subject": parsed["Subject"], "body": _content(text), "html": _content(html), "attachments": attachments}
 
 
 def _content(part: MIMEPart | None) -> str | None:
-    # Line ends as written, not the transport's CRLF.
-    return str(part.get_content()).replace("\r\n", "\n") if part is not None else None
+    # Line ends as written, not the transport's CRLF (a calendar attachment keeps its own: RFC 5545 wants CRLF).
+    if part is None:
+        return None
+    content = str(part.get_content())
+    return content if part.get_content_type() == "text/calendar" else content.replace("\r\n", "\n")

@@ -166,6 +166,7 @@ class LocalStack:
         phase("tool stand-ins and PostgreSQL")
         overrides: dict[str, str | int] = {
             "QueueVisibilitySeconds": 2,  # failed messages come back (and reach the DLQ) in seconds
+            "MeetingProvider": "zoom",  # the real Zoom adapter, against the Zoom stand-in (ZoomMeetingsSecret)
             "AllowedRedirectOrigins": ",".join(origin.format(api=self._api.port) for origin in LOCAL_ORIGINS),
         }
         if self.stripe_url:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from local.tool_standins.http import Response
 
-SERVICES = ("github", "discord", "hub")
+SERVICES = ("github", "discord", "hub", "zoom")
 
 
 @dataclass
@@ -53,7 +53,17 @@ def hub_error(status: int, retry_after: int) -> Response:
     return Response(status, {"status": status, "message": "Not Found" if status == 404 else "HTTP error"}, headers)
 
 
-ERROR_SHAPES = {"github": github_error, "discord": discord_error, "hub": hub_error}
+def zoom_error(status: int, retry_after: int) -> Response:
+    if status == 429:
+        return Response(429, {"code": 429, "message": "You have reached the maximum per-second rate limit for this "
+                                                      "API. Try again later."},
+                        {"retry-after": str(retry_after), "x-ratelimit-category": "Light", "x-ratelimit-type": "QPS"})
+    if status == 404:
+        return Response(404, {"code": 3001, "message": "Meeting does not exist."})
+    return Response(status, {"code": status, "message": "Internal Error" if status >= 500 else f"forced {status}"})
+
+
+ERROR_SHAPES = {"github": github_error, "discord": discord_error, "hub": hub_error, "zoom": zoom_error}
 
 
 class Faults:

@@ -15,6 +15,7 @@ class Request:
     path: str
     headers: dict[str, str]  # lower-case names
     body: Any
+    query: dict[str, str] = field(default_factory=dict)  # the query string (Zoom's token call uses it)
 
     def json_object(self) -> dict[str, Any]:
         return self.body if isinstance(self.body, dict) else {}

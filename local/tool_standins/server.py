@@ -5,13 +5,15 @@
     >>> standins.stop()
 
 Paths: ``/github/...`` (GitHub's API), ``/discord/api/v10/...`` (Discord's), ``/hubs/<hub_id>/hub/api/...``
-(each hub's), and the control routes ``/_standins/...`` (README.md beside this file).
+(each hub's), ``/zoom/oauth/token`` and ``/zoom/v2/...`` (Zoom's OAuth and meetings API), and the control routes
+``/_standins/...`` (README.md beside this file).
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import urllib.parse
 from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,11 +23,15 @@ from local.tool_standins.faults import SERVICES, Fault, Faults
 from local.tool_standins.github import GitHubStandin
 from local.tool_standins.http import Request, Response, Router
 from local.tool_standins.hub import HubStandin
+from local.tool_standins.zoom import ZoomStandin
 
 GITHUB_TOKEN = "ghs_local_standin_token"
 DISCORD_BOT_TOKEN = "local.standin.discord-bot-token"
 HUB_TOKENS = {"jupyter": "local-jupyterhub-token", "code_server": "local-code-server-hub-token"}
-PREFIXES = {"github": "/github", "discord": "/discord/api/v10", "hub": "/hubs"}
+ZOOM_ACCOUNT_ID = "standin_account"
+ZOOM_CLIENT_ID = "standin_zoom_client"
+ZOOM_CLIENT_SECRET = "standin_zoom_client_secret"
+PREFIXES = {"github": "/github", "discord": "/discord/api/v10", "hub": "/hubs", "zoom": "/zoom"}
 
 
 class ToolStandins:
@@ -39,6 +45,7 @@ class ToolStandins:
         self.github = GitHubStandin(github_token, self.url + PREFIXES["github"])
         self.discord = DiscordStandin(discord_token)
         self.hubs = HubStandin(hub_tokens or HUB_TOKENS)
+        self.zoom = ZoomStandin(ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET, self.url + PREFIXES["zoom"])
         self.faults = Faults()
         for template in github_templates:
             self.github.add_template(template)
@@ -55,6 +62,11 @@ class ToolStandins:
     @property
     def discord_api(self) -> str:
         return self.url + PREFIXES["discord"]
+
+    @property
+    def zoom_url(self) -> str:
+        """Both Zoom bases: ``<zoom_url>/oauth/token`` and the API at ``<zoom_url>/v2``."""
+        return self.url + PREFIXES["zoom"]
 
     def hub_url(self, hub_id: str) -> str:
         return f"{self.url}{PREFIXES['hub']}/{hub_id}"
@@ -77,13 +89,15 @@ class ToolStandins:
             return self.control.dispatch(request) or Response(404, {"message": "no such control route"})
         for service, prefix in PREFIXES.items():
             if request.path.startswith(prefix + "/"):
-                inner = Request(request.method, request.path[len(prefix):], request.headers, request.body)
+                inner = Request(request.method, request.path[len(prefix):], request.headers, request.body,
+                                request.query)
                 return self._service(service, inner)
         return Response(404, {"message": "Not Found"})
 
     def _service(self, service: str, request: Request) -> Response:
-        standin: GitHubStandin | DiscordStandin | HubStandin
-        standin = self.github if service == "github" else self.discord if service == "discord" else self.hubs
+        standins: dict[str, GitHubStandin | DiscordStandin | HubStandin | ZoomStandin] = {
+            "github": self.github, "discord": self.discord, "hub": self.hubs, "zoom": self.zoom}
+        standin = standins[service]
         refused = standin.check(request)
         if refused is not None:
             return refused
@@ -101,13 +115,15 @@ class ToolStandins:
     def _control_routes(self) -> Router:
         router = Router()
         router.add("GET", "/_standins/state", lambda request: Response(200, {
-            "github": self.github.state(), "discord": self.discord.state(), "hubs": self.hubs.state()}))
+            "github": self.github.state(), "discord": self.discord.state(), "hubs": self.hubs.state(),
+            "zoom": self.zoom.state()}))
         router.add("POST", "/_standins/faults", self._add_fault)
         router.add("DELETE", "/_standins/faults", self._clear_faults)
         router.add("POST", "/_standins/github/users", self._add_github_user)
         router.add("POST", "/_standins/github/templates", self._add_github_template)
         router.add("POST", "/_standins/github/invitations/accept", self._accept_invitation)
         router.add("POST", "/_standins/discord/channels", self._add_channel)
+        router.add("POST", "/_standins/zoom/revoke-tokens", self._revoke_zoom_tokens)
         return router
 
     @staticmethod
@@ -151,6 +167,10 @@ class ToolStandins:
         accepted = self.github.accept_invitation(repository, login)
         return Response(200 if accepted else 404, {"accepted": accepted})
 
+    def _revoke_zoom_tokens(self, request: Request) -> Response:
+        self.zoom.revoke_tokens()
+        return Response(204)
+
     def _add_channel(self, request: Request) -> Response:
         channel_id = self._field(request.json_object(), "channel_id")
         if channel_id is None:
@@ -165,15 +185,16 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(length) if length else b""
+        form = self.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
         try:
-            body = json.loads(raw) if raw else None
+            body = dict(urllib.parse.parse_qsl(raw.decode())) if form else json.loads(raw) if raw else None
         except ValueError:
             self._send(Response(400, {"message": "Problems parsing JSON"}))
             return
         headers = {key.lower(): value for key, value in self.headers.items()}
         standins: ToolStandins = self.server.standins  # type: ignore[attr-defined]
-        path = self.path.split("?", 1)[0]
-        self._send(standins.handle(Request(self.command, path, headers, body)))
+        path, _, query = self.path.partition("?")
+        self._send(standins.handle(Request(self.command, path, headers, body, dict(urllib.parse.parse_qsl(query)))))
 
     def _send(self, response: Response) -> None:
         payload = response.encoded()

@@ -12,10 +12,12 @@ CONSUMER_NAME = "notifications"
 
 def handlers(settings: NotificationsSettings) -> dict[str, EnvelopeHandler]:
     from coursepay.notifications import billing_handlers as billing
+    from coursepay.notifications import booking_handlers as bookings
     from coursepay.notifications import progress_handlers as progress
     from coursepay.tracks import welcome as tracks
 
-    return {**tracks.handlers(settings), **billing.handlers(settings), **progress.handlers(settings)}
+    return {**tracks.handlers(settings), **billing.handlers(settings), **progress.handlers(settings),
+            **bookings.handlers(settings)}
 
 
 def build_consumer() -> EventConsumer:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from coursepay.notifications.mailer import Mailer
+from coursepay.notifications.mailer import Attachment, Mailer
 from coursepay.notifications.recipients import Recipient, Recipients
 from coursepay.notifications.rendering import render
 from coursepay.observability import logger
@@ -15,8 +16,13 @@ class Postbox:
         self.recipients = recipients
         self._mailer = mailer
 
-    def send(self, address: str, template: str, subject: str, /, **context: Any) -> None:
-        message_id = self._mailer.send(address, render(template, subject, **context))
+    @property
+    def sender(self) -> str:
+        return self._mailer.sender
+
+    def send(self, address: str, template: str, subject: str, /, *, attachments: Sequence[Attachment] = (),
+             **context: Any) -> None:
+        message_id = self._mailer.send(address, render(template, subject, **context), attachments)
         logger.info("e-mail sent", template=template, ses_message_id=message_id)
 
     def send_to_user(self, user_id: str, template: str, subject: str, /, **context: Any) -> Recipient:

@@ -4,7 +4,9 @@ refund request approved or denied, a duplicate purchase refunded automatically.
 Access after a refund follows the refund policy (docs/engineering.md): a full refund ends access (for a track:
 the enrollment and its tools are withdrawn), a partial one keeps it, and refunding a duplicate purchase leaves
 the access the buyer already had. For a track, this e-mail is also the withdrawal notice: the withdrawal event
-of a refund sends nothing more (``coursepay.tracks.welcome``).
+of a refund sends nothing more (``coursepay.tracks.welcome``). A tutoring booking's refund is told by the
+booking's own ``booking.refunded`` e-mail (the session it was for): ``payment.refunded`` of kind ``booking`` sends
+nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Literal
 from coursepay.billing.events import DuplicatePurchaseRefunded, PaymentRefunded, RefundRequestDecided
 from coursepay.events.envelope import Envelope
 from coursepay.notifications.money import format_amount
+from coursepay.notifications.payment_notices import BOOKING_KIND
 from coursepay.notifications.postbox import Postbox
 
 TRACK_KIND = "track"
@@ -45,6 +48,8 @@ class RefundNotices:
 
     def on_refunded(self, envelope: Envelope) -> None:
         event = PaymentRefunded.model_validate(envelope.data)
+        if event.kind == BOOKING_KIND:
+            return
         access = access_after_refund(event)
         self._postbox.send_to_user(event.user_id, "refund_processed", refund_subject(event, access), access=access,
                                    **event.model_dump())
