@@ -20,7 +20,7 @@ def counts() -> dict[str, RoundTrips]:
 def test_a_returning_customers_checkout(counts: dict[str, RoundTrips]) -> None:
     trips = counts["checkout"]
     assert trips.stripe == Counter({"POST /v1/checkout/sessions": 1})
-    assert trips.aws == Counter({"DynamoDB.GetItem": 5, "DynamoDB.PutItem": 3, "DynamoDB.Query": 1})
+    assert trips.aws == Counter({"DynamoDB.BatchGetItem": 1, "DynamoDB.Query": 1, "DynamoDB.TransactWriteItems": 1})
 
 
 def test_a_webhook_ack(counts: dict[str, RoundTrips]) -> None:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from coursepay.billing.payments import ProductKind
 from coursepay.clock import iso_now, utc_now
+from coursepay.storage.batches import BatchRead, Slot
 from coursepay.storage.dynamo import DynamoTable, item_to_model
 
 # suspended: a dispute is open on the payment that grants it (``suspended_status`` is what a won dispute restores)
@@ -51,6 +52,10 @@ class EnrollmentsRepository:
     def get(self, user_id: str, kind: str, item_id: str) -> Enrollment | None:
         item = self.table.get(_key(user_id, kind, item_id))
         return _from_item(item) if item else None
+
+    def want(self, batch: BatchRead, user_id: str, kind: str, item_id: str) -> Slot[Enrollment]:
+        """The enrollment, read with the other keys of ``batch``."""
+        return batch.want(self.table, _key(user_id, kind, item_id), _from_item)
 
     def save(self, enrollment: Enrollment) -> None:
         self.table.put({

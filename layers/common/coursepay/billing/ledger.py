@@ -26,6 +26,7 @@ from coursepay.clock import iso_now
 from coursepay.errors import ConditionFailed, NotFound
 from coursepay.events.envelope import Envelope
 from coursepay.storage.audit import AuditEntry, AuditTrail
+from coursepay.storage.batches import ConditionalPut
 
 OPEN_STATES: tuple[PaymentStatus, ...] = ("pending", "requires_action", "failed")
 PAID_STATES: tuple[PaymentStatus, ...] = ("succeeded", "partially_refunded", "refunded")
@@ -62,9 +63,18 @@ class PaymentLedger:
         """Store a new payment (audited); False when it exists already (a repeated request or event)."""
         if not self.payments.create(payment):
             return False
-        self._audit.record(AuditEntry(entity=f"payment#{payment.payment_id}", action=action, actor=actor,
-                                      after=payment.model_dump(exclude_none=True)))
+        self._audit.record(self._created_entry(payment, actor, action))
         return True
+
+    def record_puts(self, payment: Payment, actor: str, action: str) -> list[ConditionalPut]:
+        """:meth:`record`'s writes (the payment, its audit entry), to apply together with the caller's own; if that
+        transaction fails on a condition, :meth:`record` is the way to repeat it."""
+        return [self.payments.create_put(payment), self._audit.put_for(self._created_entry(payment, actor, action))]
+
+    @staticmethod
+    def _created_entry(payment: Payment, actor: str, action: str) -> AuditEntry:
+        return AuditEntry(entity=f"payment#{payment.payment_id}", action=action, actor=actor,
+                          after=payment.model_dump(exclude_none=True))
 
     def _transition(self, payment_id: str, action: str, actor: str, fields: dict[str, Any], condition: str,
                     values: dict[str, Any]) -> tuple[Payment, bool]:

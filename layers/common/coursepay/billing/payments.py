@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from coursepay.clock import iso_now
 from coursepay.errors import ConditionFailed
+from coursepay.storage.batches import ConditionalPut
 from coursepay.storage.dynamo import DynamoTable, item_to_model
 
 ProductKind = Literal["course", "track", "gig"]
@@ -82,6 +83,12 @@ class PaymentsRepository:
         if payment.stripe_payment_intent_id:
             self.remember_intent(payment.stripe_payment_intent_id, payment.payment_id)
         return True
+
+    def create_put(self, payment: Payment) -> ConditionalPut:
+        """:meth:`create`'s write of a payment with no PaymentIntent yet, to apply together with others."""
+        if payment.stripe_payment_intent_id:
+            raise ValueError("a payment with a PaymentIntent is created with its link: use create()")
+        return ConditionalPut(self.table, _to_item(payment), condition="attribute_not_exists(pk)")
 
     def remember_intent(self, payment_intent_id: str, payment_id: str) -> None:
         """``pk=PI#<pi>, sk=PAYMENT_REF``: the PaymentIntent -> payment link, read consistently (a GSI is not),

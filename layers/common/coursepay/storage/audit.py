@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from coursepay.clock import iso_now
+from coursepay.storage.batches import ConditionalPut
 from coursepay.storage.dynamo import DynamoTable
 
 
@@ -38,8 +39,12 @@ class AuditTrail:
         self._table = DynamoTable(table_name)
 
     def record(self, entry: AuditEntry) -> None:
+        self.put_for(entry).apply()
+
+    def put_for(self, entry: AuditEntry) -> ConditionalPut:
+        """The entry's write, to apply alone (:meth:`record`) or together with the change it records."""
         at = iso_now()
-        self._table.put_new({
+        return ConditionalPut(self._table, {
             "pk": entry.entity,
             "sk": f"{at}#{uuid.uuid4().hex[:12]}",
             "action": entry.action,
@@ -47,4 +52,4 @@ class AuditTrail:
             "at": at,
             "before": _plain(entry.before),
             "after": _plain(entry.after),
-        })
+        }, condition="attribute_not_exists(pk)")
