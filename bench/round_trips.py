@@ -7,6 +7,7 @@ as the template declares it; Stripe is the project's sandbox over HTTP. A buyer 
 
 * ``checkout``: the same buyer (now a returning customer, with a Stripe Customer) starts a second course's checkout;
 * ``webhook ack``: that session's ``checkout.session.completed``, signed, posted to the webhook function;
+* ``webhook repeat``: Stripe delivering it again (its own target: a duplicate is told in one call);
 * ``fulfilment``: the message the bus put on the fulfilment queue, handled by the fulfilment consumer;
 * ``redelivery``: the same message again (SQS delivers at least once).
 """
@@ -58,6 +59,7 @@ class Target:
 TARGETS = {
     "checkout": Target("1 Stripe + <= 2 DynamoDB", stripe=1, dynamodb=2),
     "webhook ack": Target("<= 2, no Stripe", stripe=0, total=2),
+    "webhook repeat": Target("<= 1, no Stripe", stripe=0, total=1),
     "fulfilment": Target("<= 3", total=3),
     "redelivery": Target("<= 1", total=1),
 }
@@ -178,6 +180,8 @@ def measure() -> dict[str, RoundTrips]:
         event = stack.completed_event(session_id)
         with counter.action() as counts["webhook ack"]:
             stack.post_webhook(event)
+        with counter.action() as counts["webhook repeat"]:
+            assert stack.post_webhook(event)["outcome"] == "duplicate"
         record = stack.fulfilment_message()
         with counter.action() as counts["fulfilment"]:
             stack.consume(record)

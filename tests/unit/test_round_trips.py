@@ -29,6 +29,12 @@ def test_a_webhook_ack(counts: dict[str, RoundTrips]) -> None:
     assert trips.aws == Counter({"DynamoDB.PutItem": 1, "EventBridge.PutEvents": 1, "DynamoDB.UpdateItem": 1})
 
 
+def test_a_repeated_webhook_delivery(counts: dict[str, RoundTrips]) -> None:
+    trips = counts["webhook repeat"]
+    assert trips.stripe == Counter()
+    assert trips.aws == Counter({"DynamoDB.PutItem": 1})
+
+
 def test_fulfilling_one_completed_checkout(counts: dict[str, RoundTrips]) -> None:
     trips = counts["fulfilment"]
     assert trips.stripe == Counter()
