@@ -27,6 +27,7 @@ from coursepay.errors import ConditionFailed, NotFound
 from coursepay.events.envelope import Envelope
 from coursepay.storage.audit import AuditEntry, AuditTrail
 from coursepay.storage.batches import ConditionalPut
+from coursepay.storage.dynamo import item_to_model
 
 OPEN_STATES: tuple[PaymentStatus, ...] = ("pending", "requires_action", "failed")
 PAID_STATES: tuple[PaymentStatus, ...] = ("succeeded", "partially_refunded", "refunded")
@@ -77,17 +78,19 @@ class PaymentLedger:
                           after=payment.model_dump(exclude_none=True))
 
     def _transition(self, payment_id: str, action: str, actor: str, fields: dict[str, Any], condition: str,
-                    values: dict[str, Any]) -> tuple[Payment, bool]:
-        """Apply ``fields`` if ``condition`` holds; returns the payment and whether it changed."""
-        before = self.require(payment_id)
+                    values: dict[str, Any], *, before: Payment | None = None) -> tuple[Payment, bool]:
+        """Apply ``fields`` if ``condition`` holds; returns the payment and whether it changed. ``before`` is the
+        payment when the caller read it already (the audit's before; the condition guards the write itself)."""
+        before = before or self.require(payment_id)
         fields = {**fields, "updated_at": iso_now()}
         try:
-            self.payments.table.update({"pk": f"PAYMENT#{payment_id}", "sk": "PAYMENT"}, set_fields=fields,
-                                       condition=f"attribute_exists(pk) AND ({condition})",
-                                       names={"#st": "status"} if "#st" in condition else None, values=values)
+            updated = self.payments.table.update(
+                {"pk": f"PAYMENT#{payment_id}", "sk": "PAYMENT"}, set_fields=fields,
+                condition=f"attribute_exists(pk) AND ({condition})",
+                names={"#st": "status"} if "#st" in condition else None, values=values)
         except ConditionFailed:
             return self.require(payment_id), False
-        after = self.require(payment_id)
+        after = item_to_model(Payment, updated)  # the update's own answer (ALL_NEW): no read after the write
         self._audit.record(AuditEntry(entity=f"payment#{payment_id}", action=action, actor=actor,
                                       before=_audit_view(before), after=_audit_view(after)))
         return after, True
@@ -103,15 +106,17 @@ class PaymentLedger:
         return payment
 
     def succeeded(self, payment_id: str, actor: str, *, user_id: str, payment_intent_id: str | None,
-                  correlation_id: str | None = None) -> Payment:
-        before = self.require(payment_id)
+                  correlation_id: str | None = None, known: Payment | None = None) -> Payment:
+        """``known``: the payment as the caller just read it (saves reading it again)."""
+        before = known if known is not None and known.payment_id == payment_id else self.require(payment_id)
         fields: dict[str, Any] = {"status": "succeeded", "user_id": user_id, "failure_reason": None,
                                   "gsi1pk": f"USER#{user_id}", "gsi1sk": f"PAYMENT#{before.created_at}"}
         if payment_intent_id:
             fields.update({"stripe_payment_intent_id": payment_intent_id, "gsi2pk": f"PI#{payment_intent_id}",
                            "gsi2sk": "PAYMENT"})
         condition, values = _in(OPEN_STATES, "s")
-        payment, _ = self._transition(payment_id, "payment.succeeded", actor, fields, condition, values)
+        payment, _ = self._transition(payment_id, "payment.succeeded", actor, fields, condition, values,
+                                      before=before)
         if payment_intent_id:
             self.payments.remember_intent(payment_intent_id, payment_id)
         if payment.status in PAID_STATES and payment.user_id:
@@ -119,10 +124,11 @@ class PaymentLedger:
                            money.PaymentSucceeded(**self._facts(payment), purchase=payment.purchase), correlation_id)
         return payment
 
-    def settled(self, payment_id: str) -> None:
+    def settled(self, payment_id: str, *, known: Payment | None = None) -> None:
         """The product kind has done all a success does (access granted, or a duplicate refunded): now the
-        refunds and disputes that arrived before it apply, on top of that access (``coursepay.billing.parking``)."""
-        payment = self.require(payment_id)
+        refunds and disputes that arrived before it apply, on top of that access (``coursepay.billing.parking``).
+        ``known``: the payment as the kind last had it (only its PaymentIntent is needed here)."""
+        payment = known if known is not None and known.payment_id == payment_id else self.require(payment_id)
         if self.on_settled is not None and payment.stripe_payment_intent_id:
             self.on_settled(payment)
 
@@ -161,7 +167,7 @@ class PaymentLedger:
             payment_id, f"payment.{status}", actor,
             {"status": status, "refunded_amount": total, "last_refund_amount": total - before.refunded_amount,
              "refunded_at": iso_now()},
-            f"refunded_amount < :new AND {condition}", {":new": total, **values})
+            f"refunded_amount < :new AND {condition}", {":new": total, **values}, before=before)
         if payment.user_id and total > 0 and payment.refunded_amount == total:
             # the event of this refunded total (a redelivery publishes the same id again)
             self._announce(money.PAYMENT_REFUNDED, f"ev_payment_refunded_{payment_id}_{total}",

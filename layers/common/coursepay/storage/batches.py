@@ -24,11 +24,12 @@ UNPROCESSED_ATTEMPTS = 3  # DynamoDB may leave keys unprocessed under throttling
 
 @dataclass(frozen=True)
 class ConditionalPut:
-    """A put that holds only if ``condition`` does (e.g. ``attribute_not_exists(pk)`` for a new item)."""
+    """A put that holds only if ``condition`` does (e.g. ``attribute_not_exists(pk)`` for a new item); with no
+    condition, it replaces whatever is there."""
 
     table: DynamoTable
     item: Item
-    condition: str
+    condition: str | None = None
     values: Mapping[str, Any] | None = None
     names: Mapping[str, str] | None = None
 
@@ -37,7 +38,9 @@ class ConditionalPut:
         self.table.put(self.item, condition=self.condition, values=self.values, names=self.names)
 
     def _transact_item(self) -> dict[str, Any]:
-        put: dict[str, Any] = {"TableName": self.table.name, "Item": self.item, "ConditionExpression": self.condition}
+        put: dict[str, Any] = {"TableName": self.table.name, "Item": self.item}
+        if self.condition:
+            put["ConditionExpression"] = self.condition
         if self.values:
             put["ExpressionAttributeValues"] = dict(self.values)
         if self.names:
