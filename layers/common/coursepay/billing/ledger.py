@@ -26,7 +26,7 @@ from coursepay.clock import iso_now
 from coursepay.errors import ConditionFailed, NotFound
 from coursepay.events.envelope import Envelope
 from coursepay.storage.audit import AuditEntry, AuditTrail
-from coursepay.storage.batches import ConditionalPut
+from coursepay.storage.batches import ConditionalPut, write_together
 from coursepay.storage.dynamo import item_to_model
 
 OPEN_STATES: tuple[PaymentStatus, ...] = ("pending", "requires_action", "failed")
@@ -78,9 +78,11 @@ class PaymentLedger:
                           after=payment.model_dump(exclude_none=True))
 
     def _transition(self, payment_id: str, action: str, actor: str, fields: dict[str, Any], condition: str,
-                    values: dict[str, Any], *, before: Payment | None = None) -> tuple[Payment, bool]:
+                    values: dict[str, Any], *, before: Payment | None = None,
+                    also: list[ConditionalPut] | None = None) -> tuple[Payment, bool]:
         """Apply ``fields`` if ``condition`` holds; returns the payment and whether it changed. ``before`` is the
-        payment when the caller read it already (the audit's before; the condition guards the write itself)."""
+        payment when the caller read it already (the audit's before; the condition guards the write itself);
+        ``also``: writes that belong to the change, made with its audit entry (one transaction) when it happens."""
         before = before or self.require(payment_id)
         fields = {**fields, "updated_at": iso_now()}
         try:
@@ -91,8 +93,12 @@ class PaymentLedger:
         except ConditionFailed:
             return self.require(payment_id), False
         after = item_to_model(Payment, updated)  # the update's own answer (ALL_NEW): no read after the write
-        self._audit.record(AuditEntry(entity=f"payment#{payment_id}", action=action, actor=actor,
-                                      before=_audit_view(before), after=_audit_view(after)))
+        entry = self._audit.put_for(AuditEntry(entity=f"payment#{payment_id}", action=action, actor=actor,
+                                               before=_audit_view(before), after=_audit_view(after)))
+        if also:
+            write_together([entry, *also])
+        else:
+            entry.apply()
         return after, True
 
     # ------------------------------------------------------------------ attempts
@@ -115,9 +121,10 @@ class PaymentLedger:
             fields.update({"stripe_payment_intent_id": payment_intent_id, "gsi2pk": f"PI#{payment_intent_id}",
                            "gsi2sk": "PAYMENT"})
         condition, values = _in(OPEN_STATES, "s")
-        payment, _ = self._transition(payment_id, "payment.succeeded", actor, fields, condition, values,
-                                      before=before)
-        if payment_intent_id:
+        link = [self.payments.intent_ref_put(payment_intent_id, payment_id)] if payment_intent_id else None
+        payment, changed = self._transition(payment_id, "payment.succeeded", actor, fields, condition, values,
+                                            before=before, also=link)
+        if payment_intent_id and not changed:  # a repeat: the link is made again (it may be what failed before)
             self.payments.remember_intent(payment_intent_id, payment_id)
         if payment.status in PAID_STATES and payment.user_id:
             self._announce(money.PAYMENT_SUCCEEDED, f"ev_payment_succeeded_{payment_id}",

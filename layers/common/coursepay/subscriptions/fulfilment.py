@@ -25,7 +25,7 @@ from coursepay.events.envelope import Envelope
 from coursepay.events.handlers import EnvelopeHandler, KindHandlers, stripe_object
 from coursepay.observability import logger
 from coursepay.storage.audit import AuditEntry
-from coursepay.storage.batches import write_together
+from coursepay.storage.batches import BatchRead, write_together
 from coursepay.storage.idempotency import ClaimBusy, IdempotencyStore
 from coursepay.stripe_gateway.errors import stripe_errors
 from coursepay.subscriptions.models import Subscription, subscription_from_stripe
@@ -113,11 +113,15 @@ class CourseFulfilment:
                 raise ValueError(f"subscription-mode session {session['id']} has no subscription")
             self.sync_subscription(subscription_id, actor, checkout_session_id=session["id"])
             return
-        payment = self._payment_for_session(session, actor)
+        batch = BatchRead()  # what the decision needs, in one read: the payment and the buyer's enrollment
+        recorded = self._payments.want(batch, session["id"])
+        enrollment = self._enrollments.want(batch, user_id, KIND, course_id)
+        batch.run()
+        payment = recorded.value or self._payment_for_session(session, actor)
         payment = self._ledger.succeeded(payment.payment_id, actor, user_id=user_id,
                                          payment_intent_id=_id(session.get("payment_intent")),
                                          correlation_id=correlation_id, known=payment)
-        existing = self._enrollments.get(user_id, KIND, course_id)
+        existing = enrollment.value
         owner = _owner_other_than(existing, source=session["id"])
         if owner is not None:
             self._core.duplicates.refund(payment, owned_through=owner, actor=actor, correlation_id=correlation_id)
