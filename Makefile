@@ -48,9 +48,11 @@ test: lint build
 openapi: venv
 	PYTHONPATH=layers/common $(PY) -m local.openapi
 
-# The cold-start table measures the make build artifact (and a Django peer in its own .bench/peer-venv).
+# The cold-start table measures the make build artifact (and a Django peer in its own .bench/peer-venv); the
+# round-trip table counts each action's Stripe and AWS calls through the handlers (moto and the sandbox in-process).
 bench: build
 	$(PY) -m bench.cold_start
+	PYTHONPATH=layers/common $(PY) -m bench.round_trips
 
 # Regenerate the development lock from the current virtualenv.
 lock: venv

@@ -119,7 +119,7 @@ def test_events_stuck_received_are_published_again_but_recent_ones_are_left_to_t
     events = StripeEventsRepository(aws.name("StripeEventsTable"))
     for event_id in ("evt_stuck", "evt_in_flight"):
         assert events.record_once({"id": event_id, "type": "payment_intent.canceled", "created": 1,
-                                   "data": {"object": {"id": "pi_x", "object": "payment_intent"}}})
+                                   "data": {"object": {"id": "pi_x", "object": "payment_intent"}}}) is None
     ten_minutes_ago = (datetime.now(UTC) - timedelta(minutes=10)).isoformat(timespec="milliseconds")[:-6] + "Z"
     aws.table("StripeEventsTable").update_item(Key={"pk": "evt_stuck"}, UpdateExpression="SET gsi1sk = :t",
                                                ExpressionAttributeValues={":t": ten_minutes_ago})

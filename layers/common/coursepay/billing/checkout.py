@@ -21,7 +21,7 @@ import contextlib
 import hashlib
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel
@@ -30,7 +30,8 @@ from coursepay.billing.ledger import PaymentLedger
 from coursepay.billing.payments import Payment
 from coursepay.clock import iso_now
 from coursepay.errors import ConditionFailed, Conflict, InvalidRequest
-from coursepay.storage.dynamo import DynamoTable
+from coursepay.storage.batches import BatchRead, ConditionalPut, Slot, write_together
+from coursepay.storage.dynamo import DynamoTable, Item
 from coursepay.stripe_gateway.errors import stripe_errors
 
 if TYPE_CHECKING:
@@ -98,24 +99,45 @@ def with_session_placeholder(url: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}session_id={SESSION_PLACEHOLDER}"
 
 
+class OpenPointer(NamedTuple):
+    """The buyer's current session for an offer: its id, generation and the fingerprint of what it sells."""
+
+    session_id: str
+    generation: int
+    fingerprint: str
+
+
+def _pointer(item: Item) -> OpenPointer:
+    return OpenPointer(str(item["session_id"]), int(item["generation"]), str(item["fingerprint"]))
+
+
 class OpenSessions:
     def __init__(self, payments_table: str) -> None:
         self._table = DynamoTable(payments_table)
 
     @staticmethod
-    def _key(buyer_key: str, offer: Offer) -> dict[str, str]:
-        return {"pk": f"OPEN#{buyer_key}#{offer.kind}#{offer.item_id}#{offer.pricing}", "sk": "CHECKOUT"}
+    def _key(buyer_key: str, kind: str, item_id: str, pricing: str) -> dict[str, str]:
+        return {"pk": f"OPEN#{buyer_key}#{kind}#{item_id}#{pricing}", "sk": "CHECKOUT"}
 
-    def get(self, buyer_key: str, offer: Offer) -> tuple[str, int, str] | None:
-        item = self._table.get(self._key(buyer_key, offer))
-        return (str(item["session_id"]), int(item["generation"]), str(item["fingerprint"])) if item else None
+    def get(self, buyer_key: str, offer: Offer) -> OpenPointer | None:
+        item = self._table.get(self._key(buyer_key, offer.kind, offer.item_id, offer.pricing))
+        return _pointer(item) if item else None
+
+    def want(self, batch: BatchRead, buyer_key: str, kind: str, item_id: str, pricing: str) -> Slot[OpenPointer]:
+        return batch.want(self._table, self._key(buyer_key, kind, item_id, pricing), _pointer)
+
+    def advance_put(self, buyer_key: str, offer: Offer, generation: int, session_id: str,
+                    fingerprint: str) -> ConditionalPut:
+        """The pointer moves only to a newer generation; its condition failing means that one stands already."""
+        return ConditionalPut(self._table, {
+            **self._key(buyer_key, offer.kind, offer.item_id, offer.pricing), "session_id": session_id,
+            "generation": generation, "fingerprint": fingerprint, "updated_at": iso_now()},
+            condition="attribute_not_exists(pk) OR generation < :g", values={":g": generation})
 
     def advance(self, buyer_key: str, offer: Offer, generation: int, session_id: str, fingerprint: str) -> None:
         # A concurrent request may have recorded this generation (or a newer one) already: that one stands.
         with contextlib.suppress(ConditionFailed):
-            self._table.put({**self._key(buyer_key, offer), "session_id": session_id, "generation": generation,
-                             "fingerprint": fingerprint, "updated_at": iso_now()},
-                            condition="attribute_not_exists(pk) OR generation < :g", values={":g": generation})
+            self.advance_put(buyer_key, offer, generation, session_id, fingerprint).apply()
 
 
 class CheckoutSessions:
@@ -126,14 +148,20 @@ class CheckoutSessions:
         self._stripe = stripe_client
         self._origins = allowed_origins
 
+    def want_open_session(self, batch: BatchRead, buyer_key: str, kind: str, item_id: str,
+                          pricing: str) -> Slot[OpenPointer]:
+        """The buyer's current session pointer, read in the caller's batch and handed to :meth:`open` (``known``)."""
+        return self._open.want(batch, buyer_key, kind, item_id, pricing)
+
     def check_urls(self, success_url: str, cancel_url: str) -> tuple[str, str]:
         return (with_session_placeholder(check_redirect(success_url, "success_url", self._origins)),
                 check_redirect(cancel_url, "cancel_url", self._origins))
 
     def open(self, buyer: Buyer, offer: Offer, *, success_url: str, cancel_url: str, channel: Channel = "checkout",
-             extra: dict[str, Any] | None = None) -> OpenedSession:
+             extra: dict[str, Any] | None = None, known: Slot[OpenPointer] | None = None) -> OpenedSession:
         """The buyer's open session for this offer: the same one again, or a new one (the old one expired).
-        ``extra`` adds Checkout parameters of the kind's own (e.g. ``customer_creation`` for anonymous buyers)."""
+        ``extra`` adds Checkout parameters of the kind's own (e.g. ``customer_creation`` for anonymous buyers);
+        ``known`` is the session pointer when the caller read it already (:meth:`want_open_session`)."""
         success, cancel = self.check_urls(success_url, cancel_url)
         metadata = {**offer.metadata, "kind": offer.kind, "pricing": offer.pricing, "channel": channel,
                     **({"user_id": buyer.user_id} if buyer.user_id else {})}
@@ -151,7 +179,7 @@ class CheckoutSessions:
         fingerprint = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:32]
         client = self._stripe()
         generation = 1
-        current = self._open.get(buyer.key, offer)
+        current = known.value if known is not None else self._open.get(buyer.key, offer)
         if current is not None:
             session_id, generation, stored_fingerprint = current
             with stripe_errors("read the current checkout session"):
@@ -168,13 +196,26 @@ class CheckoutSessions:
             session = client.v1.checkout.sessions.create(params=params,  # type: ignore[arg-type]
                                                          options={"idempotency_key": key[:255]})
         if offer.mode == "payment":
-            self._ledger.record(Payment(
-                payment_id=session.id, user_id=buyer.user_id, kind=offer.kind, item_id=offer.item_id,
-                item_name=offer.name, pricing=offer.pricing, amount=offer.amount, currency=offer.currency,
-                stripe_customer_id=buyer.customer_id, stripe_checkout_session_id=session.id),
-                actor=f"user:{buyer.user_id}" if buyer.user_id else "anonymous", action="payment.pending")
-        self._open.advance(buyer.key, offer, generation, session.id, fingerprint)
+            self._record_pending(buyer, offer, generation, session.id, fingerprint)
+        else:
+            self._open.advance(buyer.key, offer, generation, session.id, fingerprint)
         return _opened(session, reused=False)
+
+    def _record_pending(self, buyer: Buyer, offer: Offer, generation: int, session_id: str, fingerprint: str) -> None:
+        """The pending payment, its audit entry and the pointer to the session, in one transaction."""
+        payment = Payment(
+            payment_id=session_id, user_id=buyer.user_id, kind=offer.kind, item_id=offer.item_id,
+            item_name=offer.name, pricing=offer.pricing, amount=offer.amount, currency=offer.currency,
+            stripe_customer_id=buyer.customer_id, stripe_checkout_session_id=session_id)
+        actor, action = f"user:{buyer.user_id}" if buyer.user_id else "anonymous", "payment.pending"
+        try:
+            write_together([*self._ledger.record_puts(payment, actor, action),
+                            self._open.advance_put(buyer.key, offer, generation, session_id, fingerprint)])
+        except ConditionFailed:
+            # a repeat or a race (this session recorded already, or a newer generation pointed at): each write
+            # alone, where a condition that fails means that what it protects holds already
+            self._ledger.record(payment, actor, action=action)
+            self._open.advance(buyer.key, offer, generation, session_id, fingerprint)
 
     def _expire(self, session_id: str) -> None:
         """A changed request replaces the open session: it must not stay payable beside the new one."""

@@ -12,6 +12,7 @@ from contextlib import suppress
 from typing import TYPE_CHECKING
 
 from coursepay.errors import ConditionFailed
+from coursepay.storage.batches import BatchRead, Slot
 from coursepay.storage.dynamo import DynamoTable
 
 if TYPE_CHECKING:
@@ -28,6 +29,11 @@ class CustomerDirectory:
     def customer_id_of(self, user_id: str) -> str | None:
         item = self._table.get({"pk": f"USER#{user_id}", "sk": CUSTOMER_SK})
         return str(item["customer_id"]) if item else None
+
+    def want(self, batch: BatchRead, user_id: str) -> Slot[str]:
+        """The user's Customer id, read with the other keys of ``batch``."""
+        return batch.want(self._table, {"pk": f"USER#{user_id}", "sk": CUSTOMER_SK},
+                          lambda item: str(item["customer_id"]))
 
     def ensure_customer(self, user_id: str, email: str, name: str | None = None) -> str:
         existing = self.customer_id_of(user_id)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from coursepay.billing.payments import ProductKind
 from coursepay.clock import iso_now, utc_now
+from coursepay.storage.batches import BatchRead, ConditionalPut, Slot
 from coursepay.storage.dynamo import DynamoTable, item_to_model
 
 # suspended: a dispute is open on the payment that grants it (``suspended_status`` is what a won dispute restores)
@@ -52,8 +53,16 @@ class EnrollmentsRepository:
         item = self.table.get(_key(user_id, kind, item_id))
         return _from_item(item) if item else None
 
+    def want(self, batch: BatchRead, user_id: str, kind: str, item_id: str) -> Slot[Enrollment]:
+        """The enrollment, read with the other keys of ``batch``."""
+        return batch.want(self.table, _key(user_id, kind, item_id), _from_item)
+
     def save(self, enrollment: Enrollment) -> None:
-        self.table.put({
+        self.save_put(enrollment).apply()
+
+    def save_put(self, enrollment: Enrollment) -> ConditionalPut:
+        """:meth:`save`'s write (it replaces what is there), to apply together with others."""
+        return ConditionalPut(self.table, {
             **_key(enrollment.user_id, enrollment.kind, enrollment.item_id),
             "gsi1pk": f"{enrollment.kind}#{enrollment.item_id}",
             "gsi1sk": f"USER#{enrollment.user_id}",

@@ -28,6 +28,8 @@ from coursepay.clock import iso_now, utc_now
 from coursepay.errors import ConditionFailed, NotFound
 from coursepay.events.envelope import Envelope
 from coursepay.storage.audit import AuditEntry, AuditTrail
+from coursepay.storage.batches import ConditionalPut, write_together
+from coursepay.storage.dynamo import item_to_model
 
 OPEN_STATES: tuple[PaymentStatus, ...] = ("pending", "requires_action", "failed")
 PAID_STATES: tuple[PaymentStatus, ...] = ("succeeded", "partially_refunded", "refunded")
@@ -72,24 +74,41 @@ class PaymentLedger:
         """Store a new payment (audited); False when it exists already (a repeated request or event)."""
         if not self.payments.create(payment):
             return False
-        self._audit.record(AuditEntry(entity=f"payment#{payment.payment_id}", action=action, actor=actor,
-                                      after=payment.model_dump(exclude_none=True)))
+        self._audit.record(self._created_entry(payment, actor, action))
         return True
 
+    def record_puts(self, payment: Payment, actor: str, action: str) -> list[ConditionalPut]:
+        """:meth:`record`'s writes (the payment, its audit entry), to apply together with the caller's own; if that
+        transaction fails on a condition, :meth:`record` is the way to repeat it."""
+        return [self.payments.create_put(payment), self._audit.put_for(self._created_entry(payment, actor, action))]
+
+    @staticmethod
+    def _created_entry(payment: Payment, actor: str, action: str) -> AuditEntry:
+        return AuditEntry(entity=f"payment#{payment.payment_id}", action=action, actor=actor,
+                          after=payment.model_dump(exclude_none=True))
+
     def _transition(self, payment_id: str, action: str, actor: str, fields: dict[str, Any], condition: str,
-                    values: dict[str, Any]) -> tuple[Payment, bool]:
-        """Apply ``fields`` if ``condition`` holds; returns the payment and whether it changed."""
-        before = self.require(payment_id)
+                    values: dict[str, Any], *, before: Payment | None = None,
+                    also: list[ConditionalPut] | None = None) -> tuple[Payment, bool]:
+        """Apply ``fields`` if ``condition`` holds; returns the payment and whether it changed. ``before`` is the
+        payment when the caller read it already (the audit's before; the condition guards the write itself);
+        ``also``: writes that belong to the change, made with its audit entry (one transaction) when it happens."""
+        before = before or self.require(payment_id)
         fields = {**fields, "updated_at": iso_now()}
         try:
-            self.payments.table.update({"pk": f"PAYMENT#{payment_id}", "sk": "PAYMENT"}, set_fields=fields,
-                                       condition=f"attribute_exists(pk) AND ({condition})",
-                                       names={"#st": "status"} if "#st" in condition else None, values=values)
+            updated = self.payments.table.update(
+                {"pk": f"PAYMENT#{payment_id}", "sk": "PAYMENT"}, set_fields=fields,
+                condition=f"attribute_exists(pk) AND ({condition})",
+                names={"#st": "status"} if "#st" in condition else None, values=values)
         except ConditionFailed:
             return self.require(payment_id), False
-        after = self.require(payment_id)
-        self._audit.record(AuditEntry(entity=f"payment#{payment_id}", action=action, actor=actor,
-                                      before=_audit_view(before), after=_audit_view(after)))
+        after = item_to_model(Payment, updated)  # the update's own answer (ALL_NEW): no read after the write
+        entry = self._audit.put_for(AuditEntry(entity=f"payment#{payment_id}", action=action, actor=actor,
+                                               before=_audit_view(before), after=_audit_view(after)))
+        if also:
+            write_together([entry, *also])
+        else:
+            entry.apply()
         return after, True
 
     # ------------------------------------------------------------------ attempts
@@ -103,28 +122,32 @@ class PaymentLedger:
         return payment
 
     def succeeded(self, payment_id: str, actor: str, *, user_id: str, payment_intent_id: str | None,
-                  correlation_id: str | None = None) -> Payment:
-        before = self.require(payment_id)
+                  correlation_id: str | None = None, known: Payment | None = None) -> Payment:
+        """``known``: the payment as the caller just read it (saves reading it again)."""
+        before = known if known is not None and known.payment_id == payment_id else self.require(payment_id)
         fields: dict[str, Any] = {"status": "succeeded", "user_id": user_id, "failure_reason": None,
                                   "gsi1pk": f"USER#{user_id}", "gsi1sk": f"PAYMENT#{before.created_at}"}
         if payment_intent_id:
             fields.update({"stripe_payment_intent_id": payment_intent_id, "gsi2pk": f"PI#{payment_intent_id}",
                            "gsi2sk": "PAYMENT"})
         condition, values = _in(OPEN_STATES, "s")
-        payment, changed = self._transition(payment_id, "payment.succeeded", actor, fields, condition, values)
+        link = [self.payments.intent_ref_put(payment_intent_id, payment_id)] if payment_intent_id else None
+        payment, changed = self._transition(payment_id, "payment.succeeded", actor, fields, condition, values,
+                                            before=before, also=link)
         if changed:
             _figures_of_success(payment)
-        if payment_intent_id:
+        if payment_intent_id and not changed:  # a repeat: the link is made again (it may be what failed before)
             self.payments.remember_intent(payment_intent_id, payment_id)
         if payment.status in PAID_STATES and payment.user_id:
             self._announce(money.PAYMENT_SUCCEEDED, f"ev_payment_succeeded_{payment_id}",
                            money.PaymentSucceeded(**self._facts(payment), purchase=payment.purchase), correlation_id)
         return payment
 
-    def settled(self, payment_id: str) -> None:
+    def settled(self, payment_id: str, *, known: Payment | None = None) -> None:
         """The product kind has done all a success does (access granted, or a duplicate refunded): now the
-        refunds and disputes that arrived before it apply, on top of that access (``coursepay.billing.parking``)."""
-        payment = self.require(payment_id)
+        refunds and disputes that arrived before it apply, on top of that access (``coursepay.billing.parking``).
+        ``known``: the payment as the kind last had it (only its PaymentIntent is needed here)."""
+        payment = known if known is not None and known.payment_id == payment_id else self.require(payment_id)
         if self.on_settled is not None and payment.stripe_payment_intent_id:
             self.on_settled(payment)
 
@@ -165,7 +188,7 @@ class PaymentLedger:
             payment_id, f"payment.{status}", actor,
             {"status": status, "refunded_amount": total, "last_refund_amount": total - before.refunded_amount,
              "refunded_at": iso_now()},
-            f"refunded_amount < :new AND {condition}", {":new": total, **values})
+            f"refunded_amount < :new AND {condition}", {":new": total, **values}, before=before)
         if changed:
             figures.record(figures.REFUNDS, Kind=payment.kind)
             figures.record(figures.REFUNDED_AMOUNT, payment.refunded_amount - before.refunded_amount,

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from coursepay.clock import iso_now
 from coursepay.errors import ConditionFailed
+from coursepay.storage.batches import BatchRead, ConditionalPut, Slot
 from coursepay.storage.dynamo import DynamoTable, item_to_model
 from coursepay.storage.retention import EXPIRY_ATTRIBUTE, record_expiry
 
@@ -86,15 +87,30 @@ class PaymentsRepository:
             self.remember_intent(payment.stripe_payment_intent_id, payment.payment_id)
         return True
 
+    def create_put(self, payment: Payment) -> ConditionalPut:
+        """:meth:`create`'s write of a payment with no PaymentIntent yet, to apply together with others."""
+        if payment.stripe_payment_intent_id:
+            raise ValueError("a payment with a PaymentIntent is created with its link: use create()")
+        return ConditionalPut(self.table, _to_item(payment), condition="attribute_not_exists(pk)")
+
     def remember_intent(self, payment_intent_id: str, payment_id: str) -> None:
         """``pk=PI#<pi>, sk=PAYMENT_REF``: the PaymentIntent -> payment link, read consistently (a GSI is not),
         so a refund or dispute event never misses a payment linked just before it."""
-        self.table.put({"pk": f"PI#{payment_intent_id}", "sk": "PAYMENT_REF", "payment_id": payment_id,
-                        EXPIRY_ATTRIBUTE: record_expiry()})
+        self.intent_ref_put(payment_intent_id, payment_id).apply()
+
+    def intent_ref_put(self, payment_intent_id: str, payment_id: str) -> ConditionalPut:
+        """:meth:`remember_intent`'s write, to apply together with others."""
+        return ConditionalPut(self.table, {"pk": f"PI#{payment_intent_id}", "sk": "PAYMENT_REF",
+                                           "payment_id": payment_id,
+                                           EXPIRY_ATTRIBUTE: record_expiry()})
 
     def get(self, payment_id: str) -> Payment | None:
         item = self.table.get(_key(payment_id))
         return _from_item(item) if item else None
+
+    def want(self, batch: BatchRead, payment_id: str) -> Slot[Payment]:
+        """The payment, read with the other keys of ``batch``."""
+        return batch.want(self.table, _key(payment_id), _from_item)
 
     def by_payment_intent(self, payment_intent_id: str) -> Payment | None:
         ref = self.table.get({"pk": f"PI#{payment_intent_id}", "sk": "PAYMENT_REF"})

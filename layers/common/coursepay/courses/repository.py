@@ -18,6 +18,7 @@ from typing import Any
 from coursepay.clock import iso_now
 from coursepay.courses.models import Course, PriceRecord
 from coursepay.errors import ConditionFailed
+from coursepay.storage.batches import BatchRead, Slot
 from coursepay.storage.cursors import decode_cursor, encode_cursor
 from coursepay.storage.dynamo import DynamoTable, item_to_model
 
@@ -48,6 +49,10 @@ class CoursesRepository:
     def get(self, course_id: str) -> Course | None:
         item = self.table.get(course_key(course_id))
         return item_to_model(Course, item) if item else None
+
+    def want(self, batch: BatchRead, course_id: str) -> Slot[Course]:
+        """The course, read with the other keys of ``batch``."""
+        return batch.want(self.table, course_key(course_id), lambda item: item_to_model(Course, item))
 
     def create(self, course: Course) -> Course:
         """Store a new course (version 1); ConditionFailed if the id exists."""

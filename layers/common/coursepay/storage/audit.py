@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from coursepay.clock import iso_now
+from coursepay.storage.batches import ConditionalPut
 from coursepay.storage.dynamo import DynamoTable
 from coursepay.storage.retention import EXPIRY_ATTRIBUTE, record_expiry
 
@@ -40,8 +41,12 @@ class AuditTrail:
         self._table = DynamoTable(table_name)
 
     def record(self, entry: AuditEntry) -> None:
+        self.put_for(entry).apply()
+
+    def put_for(self, entry: AuditEntry) -> ConditionalPut:
+        """The entry's write, to apply alone (:meth:`record`) or together with the change it records."""
         at = iso_now()
-        self._table.put_new({
+        return ConditionalPut(self._table, {
             "pk": entry.entity,
             "sk": f"{at}#{uuid.uuid4().hex[:12]}",
             "action": entry.action,
@@ -50,4 +55,4 @@ class AuditTrail:
             "before": _plain(entry.before),
             "after": _plain(entry.after),
             EXPIRY_ATTRIBUTE: record_expiry(),
-        })
+        }, condition="attribute_not_exists(pk)")

@@ -87,6 +87,29 @@ class DynamoTable:
         with translated_errors():
             self.table.put_item(**kwargs)
 
+    def put_or_existing(self, item: Item, *, condition: str, values: Mapping[str, Any] | None = None,
+                        names: Mapping[str, str] | None = None) -> Item | None:
+        """Put ``item`` if ``condition`` holds: None when written, else the item that stopped it, in the same round
+        trip (DynamoDB returns it with the failed condition); ConditionFailed when no item stopped it."""
+        kwargs: dict[str, Any] = {"Item": item, "ConditionExpression": condition,
+                                  "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+        if values:
+            kwargs["ExpressionAttributeValues"] = dict(values)
+        if names:
+            kwargs["ExpressionAttributeNames"] = dict(names)
+        try:
+            self.table.put_item(**kwargs)
+        except ClientError as error:
+            existing: Any = error.response.get("Item")  # ALL_OLD: the item, in the wire format
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException" and existing:
+                from boto3.dynamodb.types import TypeDeserializer
+
+                deserializer = TypeDeserializer()
+                return {name: deserializer.deserialize(value) for name, value in existing.items()}
+            with translated_errors():
+                raise
+        return None
+
     def update(self, key: Mapping[str, str], *, set_fields: Mapping[str, Any], condition: str | None = None,
                values: Mapping[str, Any] | None = None, names: Mapping[str, str] | None = None,
                remove: tuple[str, ...] = ()) -> Item:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from coursepay.clock import iso_now
-from coursepay.errors import ConditionFailed, DomainError
+from coursepay.errors import DomainError
 from coursepay.storage.dynamo import DynamoTable
 
 RECORD_RETENTION_SECONDS = 30 * 24 * 3600
@@ -31,19 +31,18 @@ class IdempotencyStore:
     def run_once[T](self, key: str, action: Callable[[], T], *, details: dict[str, Any] | None = None) -> T | None:
         """Run ``action`` unless ``key`` already completed; returns its result, or None when skipped."""
         now = int(time.time())
-        try:
-            self._table.put(
-                {"pk": key, "status": "IN_PROGRESS", "lease_until": now + self._lease_seconds,
-                 "started_at": iso_now(), "expires_at": now + RECORD_RETENTION_SECONDS, **(details or {})},
-                condition="attribute_not_exists(pk) OR (#s = :in_progress AND lease_until < :now)",
-                names={"#s": "status"},
-                values={":in_progress": "IN_PROGRESS", ":now": now},
-            )
-        except ConditionFailed:
-            existing = self._table.get({"pk": key}) or {}
+        # a repeat is told apart in the claim's own round trip: the failed write returns the claim that stopped it
+        existing = self._table.put_or_existing(
+            {"pk": key, "status": "IN_PROGRESS", "lease_until": now + self._lease_seconds,
+             "started_at": iso_now(), "expires_at": now + RECORD_RETENTION_SECONDS, **(details or {})},
+            condition="attribute_not_exists(pk) OR (#s = :in_progress AND lease_until < :now)",
+            names={"#s": "status"},
+            values={":in_progress": "IN_PROGRESS", ":now": now},
+        )
+        if existing is not None:
             if existing.get("status") == "COMPLETED":
                 return None
-            raise ClaimBusy(f"{key} is being processed by another worker") from None
+            raise ClaimBusy(f"{key} is being processed by another worker")
         try:
             result = action()
         except BaseException:

@@ -25,6 +25,7 @@ from coursepay.events.envelope import Envelope
 from coursepay.events.handlers import EnvelopeHandler, KindHandlers, stripe_object
 from coursepay.observability import logger
 from coursepay.storage.audit import AuditEntry
+from coursepay.storage.batches import BatchRead, write_together
 from coursepay.storage.idempotency import ClaimBusy, IdempotencyStore
 from coursepay.stripe_gateway.errors import stripe_errors
 from coursepay.subscriptions.models import Subscription, subscription_from_stripe
@@ -58,6 +59,13 @@ def _id(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return str(value.get("id")) if isinstance(value, dict) else str(value.id)
+
+
+def _owner_other_than(existing: Enrollment | None, *, source: str) -> str | None:
+    """What already grants the buyer the course (their enrollment ``existing``), other than ``source``."""
+    if existing is not None and existing.source != source and existing.has_access():
+        return existing.source
+    return None
 
 
 class CourseFulfilment:
@@ -105,16 +113,22 @@ class CourseFulfilment:
                 raise ValueError(f"subscription-mode session {session['id']} has no subscription")
             self.sync_subscription(subscription_id, actor, checkout_session_id=session["id"])
             return
-        payment = self._payment_for_session(session, actor)
+        batch = BatchRead()  # what the decision needs, in one read: the payment and the buyer's enrollment
+        recorded = self._payments.want(batch, session["id"])
+        enrollment = self._enrollments.want(batch, user_id, KIND, course_id)
+        batch.run()
+        payment = recorded.value or self._payment_for_session(session, actor)
         payment = self._ledger.succeeded(payment.payment_id, actor, user_id=user_id,
                                          payment_intent_id=_id(session.get("payment_intent")),
-                                         correlation_id=correlation_id)
-        owner = self._owned_elsewhere(user_id, course_id, source=session["id"])
+                                         correlation_id=correlation_id, known=payment)
+        existing = enrollment.value
+        owner = _owner_other_than(existing, source=session["id"])
         if owner is not None:
             self._core.duplicates.refund(payment, owned_through=owner, actor=actor, correlation_id=correlation_id)
         else:
-            self._grant(Enrollment(user_id=user_id, kind=KIND, item_id=course_id, source=session["id"]), actor)
-        self._ledger.settled(payment.payment_id)
+            self._grant(Enrollment(user_id=user_id, kind=KIND, item_id=course_id, source=session["id"]), actor,
+                        existing=existing)
+        self._ledger.settled(payment.payment_id, known=payment)
 
     def session_failed(self, session: dict[str, Any], actor: str, status: str) -> None:
         """An asynchronous payment failed, or the session expired unpaid: the pending payment says so."""
@@ -144,15 +158,8 @@ class CourseFulfilment:
         course = self._courses.get(course_id)
         return course.title if course else None
 
-    def _owned_elsewhere(self, user_id: str, course_id: str, *, source: str) -> str | None:
-        """What already grants this buyer the course, other than ``source`` (None: nothing does)."""
-        existing = self._enrollments.get(user_id, KIND, course_id)
-        if existing is not None and existing.source != source and existing.has_access():
-            return existing.source
-        return None
-
-    def _grant(self, enrollment: Enrollment, actor: str) -> None:
-        existing = self._enrollments.get(enrollment.user_id, KIND, enrollment.item_id)
+    def _grant(self, enrollment: Enrollment, actor: str, *, existing: Enrollment | None) -> None:
+        """``existing``: the buyer's enrollment in the course as read just before (it is written over)."""
         if existing is not None and existing.status in ("suspended", "withdrawn") and \
                 existing.source == enrollment.source:
             return  # a dispute or refund decided about this very source: a replayed event must not undo it
@@ -160,11 +167,11 @@ class CourseFulfilment:
             enrollment = enrollment.model_copy(update={"enrolled_at": existing.enrolled_at})
             if existing.model_dump(exclude={"updated_at"}) == enrollment.model_dump(exclude={"updated_at"}):
                 return
-        self._enrollments.save(enrollment)
-        self._audit.record(AuditEntry(
+        # the enrollment and its audit entry land together (one transaction), or neither does
+        write_together([self._enrollments.save_put(enrollment), self._audit.put_for(AuditEntry(
             entity=f"enrollment#{enrollment.user_id}#{KIND}#{enrollment.item_id}",
             action="enrollment.granted" if existing is None else "enrollment.changed", actor=actor,
-            before=existing.model_dump() if existing else None, after=enrollment.model_dump()))
+            before=existing.model_dump() if existing else None, after=enrollment.model_dump()))])
 
     # ------------------------------------------------------------ subscriptions
     def sync_subscription(self, subscription_id: str, actor: str, *,
@@ -195,8 +202,8 @@ class CourseFulfilment:
         access_until = subscription.access_until()
         if access_until is None:
             return subscription  # incomplete: nothing paid yet, no access
-        owner = self._owned_elsewhere(subscription.user_id, subscription.course_id,
-                                      source=subscription.subscription_id)
+        enrollment = self._enrollments.get(subscription.user_id, KIND, subscription.course_id)
+        owner = _owner_other_than(enrollment, source=subscription.subscription_id)
         if owner is not None:
             if subscription.live:  # bought beside an access the buyer has: it must never renew
                 self._core.duplicates.cancel_subscription(subscription.subscription_id)
@@ -204,7 +211,7 @@ class CourseFulfilment:
         status = ENROLLMENT_STATUS.get(subscription.status, "canceled")
         self._grant(Enrollment(user_id=subscription.user_id, kind=KIND, item_id=subscription.course_id,
                                source=subscription.subscription_id, status=status,
-                               access_until=access_until), actor)
+                               access_until=access_until), actor, existing=enrollment)
         return subscription
 
     # ------------------------------------------------------------ invoices
@@ -225,11 +232,11 @@ class CourseFulfilment:
             return
         payment = self._ledger.succeeded(payment.payment_id, actor, user_id=subscription.user_id,
                                          payment_intent_id=intent_id, correlation_id=envelope.id)
-        owner = self._owned_elsewhere(subscription.user_id, subscription.course_id,
-                                      source=subscription.subscription_id)
+        owner = _owner_other_than(self._enrollments.get(subscription.user_id, KIND, subscription.course_id),
+                                  source=subscription.subscription_id)
         if owner is not None and payment.status == "succeeded":
             self._core.duplicates.refund(payment, owned_through=owner, actor=actor, correlation_id=envelope.id)
-        self._ledger.settled(payment.payment_id)
+        self._ledger.settled(payment.payment_id, known=payment)
 
     def _invoice_payment(self, invoice: dict[str, Any], subscription: Subscription, actor: str) -> Payment:
         existing = self._payments.get(str(invoice["id"]))

@@ -10,11 +10,13 @@ from coursepay.accounts.repository import AccountsRepository
 from coursepay.billing.checkout import Buyer, Offer
 from coursepay.billing.core import BillingCore
 from coursepay.billing.customers import CustomerDirectory
+from coursepay.billing.enrollments import Enrollment
 from coursepay.courses.billing import StripeProvider
 from coursepay.courses.repository import CoursesRepository
 from coursepay.errors import Conflict, InvalidRequest, NotFound, UpstreamUnavailable
 from coursepay.identity import Principal
 from coursepay.storage.audit import AuditEntry, AuditTrail
+from coursepay.storage.batches import BatchRead
 from coursepay.stripe_gateway.errors import stripe_errors
 from coursepay.subscriptions.fulfilment import KIND, CourseFulfilment, as_dict
 from coursepay.subscriptions.models import CheckoutRequest, Subscription
@@ -37,8 +39,16 @@ class CourseCheckout:
 
     # ------------------------------------------------------------ checkout
     def start(self, principal: Principal, course_id: str, request: CheckoutRequest) -> dict[str, Any]:
-        """The course's offer through the core's one checkout path (one open session per buyer and pricing)."""
-        course = self._courses.get(course_id)
+        """The course's offer through the core's one checkout path (one open session per buyer and pricing).
+        What the decision needs (course, enrollment, Stripe Customer, open session) is one batch read."""
+        batch = BatchRead()
+        wanted_course = self._courses.want(batch, course_id)
+        enrollment = self._enrollments.want(batch, principal.user_id, KIND, course_id)
+        customer = self._customers.want(batch, principal.user_id)
+        open_session = self._core.checkout.want_open_session(batch, principal.user_id, KIND, course_id,
+                                                             request.pricing)
+        batch.run()
+        course = wanted_course.value
         if course is None or course.status != "active":
             raise NotFound("no such course", field="courseId")
         amount, price_id = course.price_of(request.pricing), course.price_id_of(request.pricing)
@@ -47,15 +57,15 @@ class CourseCheckout:
         self._core.checkout.check_urls(request.success_url, request.cancel_url)
         if price_id is None:
             raise UpstreamUnavailable("this course's price is being changed; retry in a moment")
-        if self.has_access(principal, course_id, teacher_id=course.teacher_id)["has_access"] or any(
+        if _access(principal, course_id, course.teacher_id, enrollment.value)["has_access"] or any(
                 s.course_id == course_id and s.live for s in self._subscriptions.of_user(principal.user_id)):
             raise Conflict("you already have access to this course", field="courseId")
-        customer_id = self._customers.ensure_customer(principal.user_id, self._email_of(principal))
+        customer_id = customer.value or self._customers.ensure_customer(principal.user_id, self._email_of(principal))
         offer = Offer(kind=KIND, item_id=course_id, name=course.title, pricing=request.pricing, amount=amount,
                       currency=course.currency, line_item={"price": price_id}, metadata={"course_id": course_id})
         session = self._core.checkout.open(
             Buyer(key=principal.user_id, user_id=principal.user_id, customer_id=customer_id), offer,
-            success_url=request.success_url, cancel_url=request.cancel_url)
+            success_url=request.success_url, cancel_url=request.cancel_url, known=open_session)
         return {"session_id": session.session_id, "url": session.url, "course_id": course_id,
                 "pricing": request.pricing, "amount": amount, "currency": course.currency}
 
@@ -85,16 +95,7 @@ class CourseCheckout:
         enrollment = self._enrollments.get(principal.user_id, KIND, course_id)
         if teacher_id is None and enrollment is None:
             raise NotFound("no such course", field="courseId")
-        if teacher_id == principal.user_id:
-            return {"course_id": course_id, "has_access": True, "reason": "teacher", "status": None,
-                    "access_until": None}
-        if enrollment is None:
-            return {"course_id": course_id, "has_access": False, "reason": None, "status": None,
-                    "access_until": None}
-        access = enrollment.has_access()
-        return {"course_id": course_id, "has_access": access,
-                "reason": ("one_time" if enrollment.access_until is None else "subscription") if access else None,
-                "status": enrollment.status, "access_until": enrollment.access_until}
+        return _access(principal, course_id, teacher_id, enrollment)
 
     def my_courses(self, principal: Principal) -> dict[str, Any]:
         items = []
@@ -139,6 +140,19 @@ class CourseCheckout:
         if not email:
             raise NotFound("no profile for this user; register first")
         return email
+
+
+def _access(principal: Principal, course_id: str, teacher_id: str | None,
+            enrollment: Enrollment | None) -> dict[str, Any]:
+    if teacher_id == principal.user_id:
+        return {"course_id": course_id, "has_access": True, "reason": "teacher", "status": None,
+                "access_until": None}
+    if enrollment is None:
+        return {"course_id": course_id, "has_access": False, "reason": None, "status": None, "access_until": None}
+    access = enrollment.has_access()
+    return {"course_id": course_id, "has_access": access,
+            "reason": ("one_time" if enrollment.access_until is None else "subscription") if access else None,
+            "status": enrollment.status, "access_until": enrollment.access_until}
 
 
 class CourseSubscribersAdmin:

@@ -35,7 +35,7 @@ class StripeEventRelay:
     def relay(self, event: dict[str, Any]) -> RelayOutcome:
         if event["type"] not in HANDLED_STRIPE_EVENT_TYPES:
             return "ignored"
-        if not self._events.record_once(event) and self._events.status(event["id"]) == PUBLISHED:
+        if self._events.record_once(event) == PUBLISHED:
             return "duplicate"
         self._publisher.publish([Envelope(id=event["id"], source=STRIPE_SOURCE, type=event["type"], data=event)])
         self._events.mark_published(event["id"])

@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 from coursepay.clock import iso_now
-from coursepay.errors import ConditionFailed
 from coursepay.storage.dynamo import DynamoTable, Item
 
 RECEIVED = "RECEIVED"
@@ -24,8 +23,9 @@ class StripeEventsRepository:
     def __init__(self, table_name: str) -> None:
         self._table = DynamoTable(table_name)
 
-    def record_once(self, event: dict[str, Any]) -> bool:
-        """Store the event; False when it was stored before (a duplicate delivery)."""
+    def record_once(self, event: dict[str, Any]) -> str | None:
+        """Store the event: None when stored now, else the status of the copy stored before (a duplicate
+        delivery), told by the same conditional write."""
         received_at = iso_now()
         item: Item = {
             "pk": event["id"],
@@ -40,15 +40,8 @@ class StripeEventsRepository:
         }
         if event.get("account"):  # an event of a Connect account (the Connect endpoint)
             item["account"] = str(event["account"])
-        try:
-            self._table.put_new(item)
-        except ConditionFailed:
-            return False
-        return True
-
-    def status(self, event_id: str) -> str | None:
-        item = self._table.get({"pk": event_id})
-        return str(item["status"]) if item else None
+        stored_before = self._table.put_or_existing(item, condition="attribute_not_exists(pk)")
+        return None if stored_before is None else str(stored_before["status"])
 
     def mark_published(self, event_id: str) -> None:
         self._table.update({"pk": event_id}, set_fields={"status": PUBLISHED, "published_at": iso_now()},
