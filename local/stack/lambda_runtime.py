@@ -3,7 +3,10 @@
 Each function gets a pool of worker processes (:mod:`local.stack.lambda_worker`) that scales as Lambda scales
 execution environments: an invocation takes an idle warm worker (the most recently used one), or, when every
 worker is busy, starts a new one - a new process, so a full cold start (init) - up to ``max_workers`` per
-function; past that limit invocations wait for a worker to free up (locally nothing is throttled). A worker
+function; past that limit invocations wait for a worker to free up (locally nothing is throttled). One worker
+of a function initialises at a time (Lambda's environments each have their own CPU; here all share the
+machine's cores, and eight inits at once on two cores each took ~8 times as long, past the 10 s init limit
+under load): the invocations waiting meanwhile take whichever worker is free first. A worker
 idle for ``idle_timeout_s`` is retired, as Lambda recycles idle environments, so a burst's extra workers do
 not stay around. A worker sees only the environment the template gives the function plus what the Lambda
 runtime sets and what a local run needs (moto endpoint, dummy credentials). Invocations past the function's
@@ -32,6 +35,7 @@ from local.stack.worker_process import LogSink, WorkerProcess
 # without hundreds of processes; `--max-workers-per-function` or this variable changes it.
 MAX_WORKERS_ENV = "LOCAL_STACK_MAX_WORKERS_PER_FUNCTION"
 DEFAULT_MAX_WORKERS = 8
+INITS_AT_ONCE = 1  # per function (see above)
 IDLE_TIMEOUT_S = 300.0  # Lambda keeps an idle environment for minutes, not for ever
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -173,6 +177,7 @@ class FunctionPool:
         self._clock = clock
         self._idle: list[tuple[WorkerProcess, float]] = []  # (worker, idle since); the most recently used last
         self._count = 0  # workers alive or being spawned
+        self._initialising = 0
         self._busy = 0
         self._peak = 0
         self._closed = False
@@ -211,26 +216,34 @@ class FunctionPool:
                     if worker.alive:
                         self._log(f"[{self.spec.logical_id}] code changed: new execution environment")
                     self._discard(worker)
-                if self._count < self.max_workers:  # all busy: scale out by one environment
+                if self._count < self.max_workers and self._initialising < INITS_AT_ONCE:  # all busy: scale out
                     self._count += 1
+                    self._initialising += 1
                     self._busy += 1
                     self._peak = max(self._peak, self._count)
                     break
                 self._condition.wait()
-        try:  # spawning takes a while: outside the lock
+        try:  # spawning and init take a while: outside the lock
             worker = WorkerProcess(self.spec, self.environment, self._python, self._log)
-            worker.code_version = code_version
         except BaseException:
             with self._condition:
                 self._count -= 1
+                self._initialising -= 1
                 self._busy -= 1
-                self._condition.notify()
+                self._condition.notify_all()
             raise
+        worker.code_version = code_version
         with self._condition:
             self._workers.append(worker)
             self.spawned_pids.append(worker.pid)
             if self._count > 1:
                 self._log(f"[{self.spec.logical_id}] all {self._count - 1} workers busy: started worker {worker.pid}")
+        try:
+            worker.initialise()  # a failed init is kept by the worker: its invocation returns it
+        finally:
+            with self._condition:
+                self._initialising -= 1
+                self._condition.notify_all()  # the next environment may start now
         return worker
 
     def _release(self, worker: WorkerProcess) -> None:

@@ -44,6 +44,7 @@ class WorkerProcess:
         self.pid = self.process.pid
         self.code_version = 0.0  # newest source mtime when spawned (set by the pool)
         self._initialised = False
+        self._init_error: dict[str, Any] | None = None
         self._log_thread = threading.Thread(
             target=self._forward_logs, args=(log,), name=f"log-{spec.logical_id}-{self.pid}", daemon=True
         )
@@ -59,9 +60,14 @@ class WorkerProcess:
         return self.process.poll() is None
 
     def initialise(self) -> dict[str, Any] | None:
-        """Wait for the worker's init report; None when ready, else the init error (the worker has exited)."""
-        if self._initialised:
-            return None
+        """Wait for the worker's init report; None when ready, else the init error (the worker has exited).
+        The outcome is kept: asking again returns it without waiting."""
+        if not self._initialised:
+            self._init_error = self._await_init()
+            self._initialised = True
+        return self._init_error
+
+    def _await_init(self) -> dict[str, Any] | None:
         limit = max(INIT_TIMEOUT_S, self.spec.timeout_s)
         ready, _, _ = select.select([self._responses], [], [], limit)
         report = read_message(self._responses) if ready else None
@@ -74,7 +80,6 @@ class WorkerProcess:
                 if report
                 else {"errorType": "Runtime.ExitError", "errorMessage": "Runtime exited during init"}
             )
-        self._initialised = True
         return None
 
     def invoke(self, request_id: str, event: Any, invoked_arn: str) -> tuple[bool, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import textwrap
@@ -26,8 +27,10 @@ from local.stack.sam import FunctionSpec
 HANDLER = """
 import json, os, sys, time
 
+INIT_STARTED = time.time()
+time.sleep(float(os.environ["INIT_SECONDS"]))
 with open(os.environ["INIT_LOG"], "a") as inits:  # one line per init (a module import per environment)
-    inits.write(f"{os.getpid()}\\n")
+    inits.write(f"{os.getpid()} {INIT_STARTED} {time.time()}\\n")
 
 def lambda_handler(event, context):
     action = event.get("action")
@@ -67,7 +70,7 @@ PoolFactory = Callable[..., FunctionPool]
 def make_pool(tmp_path: Path) -> Iterator[PoolFactory]:
     pools: list[FunctionPool] = []
 
-    def make(max_workers: int = 2, **options: Any) -> FunctionPool:
+    def make(max_workers: int = 2, init_seconds: float = 0.0, **options: Any) -> FunctionPool:
         code = tmp_path / f"fn{len(pools)}"
         code.mkdir()
         (code / "app.py").write_text(textwrap.dedent(HANDLER))
@@ -82,7 +85,8 @@ def make_pool(tmp_path: Path) -> Iterator[PoolFactory]:
             timeout_s=2,
             layer_dirs=(),
             # outside the code directory: a file written there would look like a code change
-            environment={"GREETING": "hi", "INIT_LOG": str(tmp_path / f"inits{len(pools)}.log")},
+            environment={"GREETING": "hi", "INIT_LOG": str(tmp_path / f"inits{len(pools)}.log"),
+                         "INIT_SECONDS": str(init_seconds)},
         )
         environment = function_environment(spec, region="us-east-1", aws_endpoint="http://127.0.0.1:1")
         lines: list[str] = []
@@ -102,8 +106,14 @@ def pool(make_pool: PoolFactory) -> FunctionPool:
     return make_pool()
 
 
+def _init_periods(pool: FunctionPool) -> dict[int, tuple[float, float]]:
+    """Worker pid -> (init started, init ended)."""
+    lines = Path(pool.environment["INIT_LOG"]).read_text().splitlines()
+    return {int(pid): (float(start), float(end)) for pid, start, end in (line.split() for line in lines)}
+
+
 def _inits(pool: FunctionPool) -> list[int]:
-    return [int(line) for line in Path(pool.environment["INIT_LOG"]).read_text().split()]
+    return list(_init_periods(pool))
 
 
 def _concurrently(pool: FunctionPool, count: int, seconds: float) -> list[dict[str, Any]]:
@@ -190,6 +200,17 @@ def test_more_concurrent_invocations_than_workers_scale_out_to_the_limit_and_nev
     stats = pool.stats()
     assert (stats.workers, stats.busy, stats.peak_workers, stats.cold_starts) == (3, 0, 3, 3)
     assert sorted(_inits(pool)) == sorted(pool.spawned_pids)  # every new worker ran its own init
+
+
+def test_a_function_initialises_one_new_worker_at_a_time_while_waiting_calls_take_the_first_free_one(
+    make_pool: PoolFactory,
+) -> None:
+    pool = make_pool(max_workers=3, init_seconds=0.3)
+    results = _concurrently(pool, 6, seconds=0.2)
+    periods = sorted(_init_periods(pool).values())
+    assert len(periods) == 3
+    assert all(earlier[1] <= later[0] for earlier, later in itertools.pairwise(periods))  # never two inits at once
+    assert len({result["pid"] for result in results}) == 3
 
 
 def test_workers_start_only_when_every_worker_is_busy_and_idle_ones_are_reused(make_pool: PoolFactory) -> None:
