@@ -25,7 +25,7 @@ import boto3
 from local.stack.api_docs import DOCS_PATH, OPENAPI_PATH, ApiDocs
 from local.stack.api_gateway import ApiGateway, ApiServer, HttpResponse
 from local.stack.jwt_authorizer import JwtAuthorizer, http_jwks_fetcher
-from local.stack.lambda_runtime import DUMMY_CREDENTIALS, LambdaRuntime
+from local.stack.lambda_runtime import DUMMY_CREDENTIALS, LambdaRuntime, max_workers_setting
 from local.stack.learning_tools import LearningTools
 from local.stack.outbox import OUTBOX_JSON_PATH, OUTBOX_PATH, Outbox
 from local.stack.provision import ProvisionedStack, provision
@@ -95,12 +95,13 @@ class LocalStack:
         host: str = "127.0.0.1",
         region: str = DEFAULT_REGION,
         stack_name: str = DEFAULT_STACK_NAME,
-        max_workers_per_function: int = 2,
+        max_workers_per_function: int | None = None,
         warm: bool = False,
         echo_logs: bool = False,
         schedule_interval: float | None = None,
     ) -> None:
-        """``schedule_interval``: seconds between runs of every ``Schedule`` event (None: the template's rate)."""
+        """``schedule_interval``: seconds between runs of every ``Schedule`` event (None: the template's rate);
+        ``max_workers_per_function``: how far each function scales out (None: ``max_workers_setting()``)."""
         self._ports = {"api": api_port, "aws": aws_port, "stripe": stripe_port}
         self._seed = seed
         self.state_dir = Path(state_dir).resolve()
@@ -109,7 +110,7 @@ class LocalStack:
         self.host = host
         self.region = region
         self.stack_name = stack_name
-        self._max_workers = max_workers_per_function
+        self._max_workers = max_workers_per_function or max_workers_setting()
         self._warm = warm
         self._echo = echo_logs
         self._schedule_interval = schedule_interval
