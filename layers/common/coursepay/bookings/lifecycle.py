@@ -65,9 +65,9 @@ class BookingService:
 
     def request(self, principal: Principal, request: BookingRequest, idempotency_key: str | None) -> Booking:
         booking_id = booking_id_for(principal.user_id, idempotency_key)
-        stored = self._bookings.get(booking_id)
+        stored = self._bookings.get(booking_id) if idempotency_key else None
         if stored is not None and stored.student_id == principal.user_id:
-            return stored  # the same request again
+            return stored  # the same request again (even once its start is inside the notice)
         gig = self._active_gig(request.gig_id)
         now, start = self._clock(), datetime.fromisoformat(request.start)
         check_bookable(gig, student_id=principal.user_id, start=start, duration_minutes=request.duration_minutes,
