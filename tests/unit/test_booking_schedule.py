@@ -4,6 +4,7 @@ plus the booking rules' settings validated at the cold start."""
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 
 import pytest
@@ -161,3 +162,24 @@ def test_booking_rules_are_validated_when_read():
                 {"request_expiry_hours": "0"}):
         with pytest.raises(ValidationError):
             BookingRulesSettings.model_validate(bad)
+
+
+def test_two_students_racing_for_one_slot_one_booking_and_one_event(life):
+    outcomes: dict[str, str] = {}
+    barrier = threading.Barrier(2)
+    request = BookingRequest(gig_id="gig_algebra", start=START, duration_minutes=60)
+
+    def race(student_id: str) -> None:
+        barrier.wait()
+        try:
+            outcomes[student_id] = life.service.request(Principal(user_id=student_id), request, None).status
+        except Conflict as refused:
+            outcomes[student_id] = refused.code
+
+    threads = [threading.Thread(target=race, args=(f"student-{n}",)) for n in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes.values()) == ["pending", "slot_taken"]
+    assert life.events() == ["booking.requested"]
