@@ -164,7 +164,7 @@ def test_booking_rules_are_validated_when_read():
             BookingRulesSettings.model_validate(bad)
 
 
-def test_two_students_racing_for_one_slot_one_booking_and_one_event(life):
+def test_two_students_racing_for_one_slot_through_the_service_one_booking(life):
     outcomes: dict[str, str] = {}
     barrier = threading.Barrier(2)
     request = BookingRequest(gig_id="gig_algebra", start=START, duration_minutes=60)
@@ -172,7 +172,7 @@ def test_two_students_racing_for_one_slot_one_booking_and_one_event(life):
     def race(student_id: str) -> None:
         barrier.wait()
         try:
-            outcomes[student_id] = life.service.request(Principal(user_id=student_id), request, None).status
+            outcomes[student_id] = life.service.request(Principal(user_id=student_id), request, None).booking_id
         except Conflict as refused:
             outcomes[student_id] = refused.code
 
@@ -181,5 +181,9 @@ def test_two_students_racing_for_one_slot_one_booking_and_one_event(life):
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(outcomes.values()) == ["pending", "slot_taken"]
-    assert life.events() == ["booking.requested"]
+    assert sorted(outcomes.values(), key=lambda outcome: outcome == "slot_taken")[1:] == ["slot_taken"]
+    winner = next(student for student, outcome in outcomes.items() if outcome != "slot_taken")
+    loser = next(student for student in outcomes if student != winner)
+    assert life.repository.slot_holder("teacher-1", "2027-03-04T09:00:00.000Z") == outcomes[winner]
+    assert life.repository.of_student(loser, limit=5, cursor=None).items == []
+    assert life.repository.get(outcomes[winner]).student_id == winner
