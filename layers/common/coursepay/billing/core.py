@@ -1,6 +1,7 @@
 """The billing core, assembled once per container: what every product kind plugs into.
 
-A product kind (course, track, later booking) gets a :class:`BillingCore` and uses its ``checkout`` to sell,
+A product kind (course, track, booking) gets a :class:`BillingCore` and uses its ``checkout`` (hosted page) or
+``intents`` (one PaymentIntent per purchase) to sell,
 its ``ledger`` to record what Stripe reports, ``duplicates`` when a purchase repeats one the buyer already has,
 ``attempts`` for declined hosted-checkout attempts and ``access`` for what money events do to enrollments.
 It gives back its Stripe event handlers and its :class:`~coursepay.billing.money_events.AccessPolicy`;
@@ -18,6 +19,7 @@ from coursepay.billing.attempts import CheckoutAttempts
 from coursepay.billing.checkout import CheckoutSessions, OpenSessions
 from coursepay.billing.duplicates import DuplicatePurchases
 from coursepay.billing.enrollments import EnrollmentsRepository
+from coursepay.billing.intents import OpenIntents, PaymentIntents
 from coursepay.billing.ledger import PaymentLedger
 from coursepay.billing.money_events import AccessPolicy, MoneyEvents, StandardAccessPolicy
 from coursepay.billing.parking import ParkedEvents
@@ -60,6 +62,11 @@ class BillingCore:
     def checkout(self) -> CheckoutSessions:
         return CheckoutSessions(ledger=self.ledger, open_sessions=OpenSessions(self.payments_table),
                                 stripe_client=self.stripe, allowed_origins=self._origins)
+
+    @cached_property
+    def intents(self) -> PaymentIntents:
+        return PaymentIntents(ledger=self.ledger, open_intents=OpenIntents(self.payments_table),
+                              stripe_client=self.stripe)
 
     @cached_property
     def duplicates(self) -> DuplicatePurchases:

@@ -17,7 +17,7 @@ from coursepay.clock import iso_now
 from coursepay.errors import ConditionFailed
 from coursepay.storage.dynamo import DynamoTable, item_to_model
 
-ProductKind = Literal["course", "track", "gig"]
+ProductKind = Literal["course", "track", "booking"]
 PaymentStatus = Literal["pending", "requires_action", "succeeded", "failed", "canceled", "refunded",
                         "partially_refunded"]
 # one_time: a one-off purchase; subscription_start: a subscription's first invoice; renewal: a later invoice.
