@@ -72,12 +72,17 @@ class NotificationsSettings(ConsumerSettings):
 
 class FulfilmentSettings(ConsumerSettings, AuditSettings, StripeSettings):
     accounts_table: str
-    bookings_table: str  # teachers' payout records (account.updated)
+    bookings_table: str  # teachers' payout records (account.updated), bookings' payments, transfers, refunds
     courses_table: str
     payments_table: str
     enrollments_table: str
     event_bus_name: str
     user_pool_id: str
+    # bookings (docs/engineering.md, "Booking payments"): set when a booking is paid, and the cancellation policy
+    booking_reminder_hours: int = Field(default=24, ge=1)
+    booking_auto_complete_hours: int = Field(default=24, ge=1)
+    booking_full_refund_hours: int = Field(default=24, ge=0)
+    booking_late_refund_percent: int = Field(default=50, ge=0, le=100)
 
 
 

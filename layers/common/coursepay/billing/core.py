@@ -24,6 +24,7 @@ from coursepay.billing.ledger import PaymentLedger
 from coursepay.billing.money_events import AccessPolicy, MoneyEvents, StandardAccessPolicy
 from coursepay.billing.parking import ParkedEvents
 from coursepay.billing.payments import PaymentsRepository
+from coursepay.billing.refunds import Refunds
 from coursepay.errors import DomainError
 from coursepay.events.envelope import Envelope
 from coursepay.storage.audit import AuditTrail
@@ -36,12 +37,18 @@ class BusNotConfigured(DomainError):
     code = "bus_not_configured"
 
 
+class EnrollmentsNotConfigured(DomainError):
+    code = "enrollments_not_configured"
+
+
 class BillingCore:
-    def __init__(self, *, payments_table: str, enrollments_table: str, audit_table: str, event_bus_name: str | None,
-                 stripe_client: Callable[[], stripe.StripeClient], allowed_origins: tuple[str, ...] = ()) -> None:
+    def __init__(self, *, payments_table: str, enrollments_table: str | None, audit_table: str,
+                 event_bus_name: str | None, stripe_client: Callable[[], stripe.StripeClient],
+                 allowed_origins: tuple[str, ...] = ()) -> None:
+        """``enrollments_table`` None: a kind that grants no enrollment (bookings) needs no access to it."""
         self.payments_table = payments_table
         self.audit = AuditTrail(audit_table)
-        self.enrollments = EnrollmentsRepository(enrollments_table)
+        self._enrollments_table = enrollments_table
         self.stripe = stripe_client
         self._bus = event_bus_name
         self._origins = allowed_origins
@@ -53,6 +60,12 @@ class BillingCore:
         from coursepay.events.publisher import EventPublisher
 
         EventPublisher(self._bus).publish(envelopes)
+
+    @cached_property
+    def enrollments(self) -> EnrollmentsRepository:
+        if not self._enrollments_table:
+            raise EnrollmentsNotConfigured("this function has no enrollments table")
+        return EnrollmentsRepository(self._enrollments_table)
 
     @cached_property
     def access(self) -> AccessChanges:
@@ -67,6 +80,10 @@ class BillingCore:
     def intents(self) -> PaymentIntents:
         return PaymentIntents(ledger=self.ledger, open_intents=OpenIntents(self.payments_table),
                               stripe_client=self.stripe)
+
+    @cached_property
+    def refunds(self) -> Refunds:
+        return Refunds(self.audit, self.stripe)
 
     @cached_property
     def duplicates(self) -> DuplicatePurchases:
