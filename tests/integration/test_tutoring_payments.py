@@ -1,18 +1,32 @@
 """Tutoring marketplace, students' money, through the local stack and the Stripe sandbox: a card saved in a real
 browser on the sandbox's save-card page (Stripe.js's client-side SetupIntent confirmation with the publishable key),
-listed, made default and removed, only the owner's."""
+listed, made default and removed, only the owner's; twenty clicks on pay make one PaymentIntent and one charge, the
+webhook makes the booking paid, completion transfers exactly the base to the teacher once; a 3-D Secure card.
+
+The confirmed bookings and the ``booking.completed`` event are written as the lifecycle does it (its repository on
+the stack's DynamoDB, its event on the stack's bus), standing in for its routes until they are merged."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 
+from coursepay import aws_clients
 from local.stack.seed import DEMO_PASSWORD
 from tests.support.accounts import register_verified
+from tests.support.booking_payments import (
+    BASE,
+    FEE,
+    booking,
+    confirmed_booking,
+    lifecycle_transition,
+    teacher_account,
+)
 from tests.support.saved_cards import confirm_card_setup
 
 
@@ -28,8 +42,30 @@ def student(api: Any, stack: Any, login: Callable[..., dict[str, Any]]) -> Calla
     return register
 
 
-def save_card_in_browser(browser: Any, stack: Any, setup: dict[str, Any], card: str = "4242 4242 4242 4242") -> str:
-    """What the student does on the frontend's save-card form (the sandbox's page stands in for it)."""
+@pytest.fixture
+def lifecycle(aws: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The lifecycle's repository and publisher in this process, on the stack's moto server."""
+    credentials = aws.session.get_credentials()
+    for name, value in {"AWS_ENDPOINT_URL": aws.endpoint, "AWS_ACCESS_KEY_ID": credentials.access_key,
+                        "AWS_SECRET_ACCESS_KEY": credentials.secret_key, "AWS_DEFAULT_REGION": aws.session.region_name,
+                        "BOOKINGS_TABLE": aws.name("BookingsTable"), "EVENT_BUS_NAME": aws.name("EventBus")}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    aws_clients.dynamodb.cache_clear()
+    aws_clients.eventbridge.cache_clear()
+    yield
+    aws_clients.dynamodb.cache_clear()
+    aws_clients.eventbridge.cache_clear()
+
+
+def user_id(api: Any, token: str) -> str:
+    return str(api.get("/me", token=token).json()["user_id"])
+
+
+def save_card_in_browser(browser: Any, stack: Any, setup: dict[str, Any], card: str = "4242 4242 4242 4242", *,
+                         three_d_secure: bool = False) -> str:
+    """What the student does on the frontend's save-card form (the sandbox's page stands in for it), completing
+    the card's 3-D Secure page when it asks for one."""
     context = browser.new_context()
     page = context.new_page()
     page.set_default_timeout(15_000)
@@ -41,6 +77,9 @@ def save_card_in_browser(browser: Any, stack: Any, setup: dict[str, Any], card: 
         page.fill("#exp", "12 / 34")
         page.fill("#cvc", "123")
         page.click("#save")
+        if three_d_secure:
+            page.wait_for_url("**/3ds/**")
+            page.click("#complete")
         page.wait_for_url("**/save_card/result?**")
         page.wait_for_selector("#status[data-status=succeeded]")
         return str(page.inner_text("#payment_method"))
@@ -79,3 +118,64 @@ def test_cards_saved_in_the_browser_are_listed_made_default_and_removed_only_by_
     removed = api.delete(f"/me/cards/{mastercard}", token=token)
     assert removed.status_code == 204, removed.text
     assert [(c["payment_method_id"], c["default"]) for c in cards_of(api, token)] == [(visa, False)]
+
+
+def pay(api: Any, token: str, booking_id: str, body: dict[str, Any]) -> Any:
+    return api.post(f"/bookings/{booking_id}/pay", token=token, json=body)
+
+
+def test_twenty_clicks_pay_once_and_completion_transfers_exactly_the_base(api, stack, student, lifecycle,
+                                                                          stripe_client, eventually):
+    token = student()
+    teacher = f"teacher-{uuid.uuid4().hex[:8]}"
+    account = teacher_account(stripe_client, teacher)
+    bk = confirmed_booking(student=user_id(api, token), teacher=teacher)
+    card = confirm_card_setup(stack.stripe_url, api.post("/me/cards/setup", token=token).json()).payment_method
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(lambda _: pay(api, token, bk.booking_id, {"payment_method_id": card}), range(20)))
+    assert {answer.status_code for answer in answers} == {201}, [a.text for a in answers if a.status_code != 201]
+    assert len({answer.json()["payment_intent_id"] for answer in answers}) == 1
+    intent_id = answers[0].json()["payment_intent_id"]
+    charges = stripe_client.v1.charges.list(params={"payment_intent": intent_id}).data
+    assert [(charge.status, charge.amount) for charge in charges] == [("succeeded", BASE + FEE)]
+    paid = eventually(lambda: (b := booking(bk.booking_id)).payment_status == "paid" and b, timeout=30)
+    assert paid.payment_intent_id == intent_id
+
+    lifecycle_transition(bk.booking_id, ["confirmed"], {"status": "completed"}, "booking.completed")
+    transfers = eventually(lambda: stripe_client.v1.transfers.list(
+        params={"transfer_group": bk.booking_id}).data, timeout=30)
+    assert [(t.amount, t.destination, t.source_transaction) for t in transfers] == [(BASE, account, charges[0].id)]
+    assert eventually(lambda: booking(bk.booking_id).transfer_id, timeout=15) == transfers[0].id
+    assert len(stripe_client.v1.payment_intents.search(
+        params={"query": f"metadata['booking_id']:'{bk.booking_id}'"}).data) == 1
+
+
+@pytest.mark.browser
+def test_a_three_d_secure_card_is_authenticated_in_the_browser_and_pays(api, stack, student, lifecycle, browser,
+                                                                       stripe_client, eventually):
+    token = student()
+    bk = confirmed_booking(student=user_id(api, token))
+    setup = api.post("/me/cards/setup", token=token).json()
+    # asks for 3-D Secure when saved and on every payment the student makes in session
+    card = save_card_in_browser(browser, stack, setup, "4000 0025 0000 3155", three_d_secure=True)
+    return_url = f"{str(stack.api_url).rstrip('/')}/bookings/{bk.booking_id}/paid"
+    first = pay(api, token, bk.booking_id, {"payment_method_id": card, "return_url": return_url})
+    assert (first.status_code, first.json()["status"]) == (201, "requires_action"), first.text
+    action = first.json()["next_action"]
+    assert action["type"] == "redirect_to_url"
+
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        page.goto(action["redirect_to_url"]["url"])
+        with page.expect_navigation(url=lambda target: target.startswith(return_url)):
+            page.click("#complete")
+    finally:
+        context.close()
+    assert eventually(lambda: booking(bk.booking_id).payment_status == "paid", timeout=30)
+    again = pay(api, token, bk.booking_id, {"payment_method_id": card})
+    assert (again.json()["payment_intent_id"], again.json()["status"]) == (first.json()["payment_intent_id"],
+                                                                           "succeeded")
+    assert len(stripe_client.v1.charges.list(params={"payment_intent": again.json()["payment_intent_id"]}).data) == 1

@@ -18,16 +18,15 @@ from coursepay.bookings.payment_events import booking_envelope
 from coursepay.bookings.payouts_repository import PayoutAccountsRepository
 from coursepay.clock import iso_time
 from coursepay.events.publisher import EventPublisher
-from tests.support.course_market import Market
 from tests.support.tracks import drain
 
 STUDENT, TEACHER = "student-1", "teacher-1"
 BASE, FEE = 7500, 375  # the seed's 50.00/h x 90 minutes
 
 
-def teacher_account(market: Market, teacher_id: str = TEACHER) -> str:
+def teacher_account(stripe_client: Any, teacher_id: str = TEACHER) -> str:
     """An onboarded Custom account (transfers active), recorded as the teacher's payout account."""
-    account = market.stripe().v1.accounts.create(params={
+    account = stripe_client.v1.accounts.create(params={
         "type": "custom", "country": "US", "email": "tutor@example.com", "business_type": "individual",
         "capabilities": {"card_payments": {"requested": True}, "transfers": {"requested": True}},
         "business_profile": {"url": "https://tutor.example"},

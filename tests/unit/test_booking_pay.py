@@ -189,7 +189,7 @@ def test_only_the_students_own_confirmed_booking_before_its_deadline(tutoring) -
 
 def test_completion_transfers_exactly_the_base_to_the_teacher_once(tutoring) -> None:
     seen: set[str] = set()
-    account = teacher_account(tutoring.market)
+    account = teacher_account(tutoring.market.stripe())
     paid = paid_booking(tutoring, seen)
     lifecycle_transition(paid.booking_id, ["confirmed"], {"status": "completed"}, "booking.completed")
     assert consume_fulfilment_queue(tutoring.aws, tutoring.fulfilment, tutoring.market.context) == \
@@ -228,7 +228,7 @@ def test_a_cancellation_refunds_what_the_policy_says(tutoring, by, hours_before_
 
 def transferred_booking(tutoring, seen):
     """A paid booking the lifecycle completed, its base transferred to the teacher."""
-    teacher_account(tutoring.market)
+    teacher_account(tutoring.market.stripe())
     paid = paid_booking(tutoring, seen)
     lifecycle_transition(paid.booking_id, ["confirmed"], {"status": "completed"}, "booking.completed")
     consume_fulfilment_queue(tutoring.aws, tutoring.fulfilment, tutoring.market.context)
