@@ -21,6 +21,7 @@ from coursepay.errors import NotFound
 from coursepay.identity import Principal
 from coursepay.storage.audit import AuditEntry, AuditTrail
 from coursepay.stripe_gateway.errors import stripe_errors
+from coursepay.stripe_gateway.ids import id_of
 
 if TYPE_CHECKING:
     import stripe
@@ -85,7 +86,7 @@ class SavedCards:
             raise _no_card(payment_method_id)
         with stripe_errors("read the card", refused=NotFound):
             method = self._stripe().v1.payment_methods.retrieve(payment_method_id)
-        if _id_of(method.customer) != customer_id:
+        if id_of(method.customer) != customer_id:
             raise _no_card(payment_method_id)
         return customer_id
 
@@ -115,15 +116,10 @@ def _no_card(payment_method_id: str) -> NotFound:
     return NotFound(f"no saved card {payment_method_id}", field="pmId")
 
 
-def _id_of(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return str(value.id)
-
 
 def _default_of(customer: Any) -> str | None:
     settings = customer.invoice_settings
-    return _id_of(settings.default_payment_method) if settings is not None else None
+    return id_of(settings.default_payment_method) if settings is not None else None
 
 
 def _card_view(method: Any, default: str | None) -> SavedCard:

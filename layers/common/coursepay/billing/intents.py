@@ -27,6 +27,7 @@ from coursepay.clock import iso_now
 from coursepay.errors import ConditionFailed
 from coursepay.storage.dynamo import DynamoTable
 from coursepay.stripe_gateway.errors import stripe_errors
+from coursepay.stripe_gateway.ids import id_of
 
 if TYPE_CHECKING:
     import stripe
@@ -138,7 +139,7 @@ class PaymentIntents:
         intent that is paid, processing or waiting for 3-D Secure is returned as it is: its attempt is under way."""
         if intent.status not in ("requires_payment_method", "requires_confirmation"):
             return intent
-        attempt = _id_of(intent.latest_charge) or "first"
+        attempt = id_of(intent.latest_charge) or "first"
         params: dict[str, Any] = {"payment_method": payment_method_id}
         if return_url:
             params["return_url"] = return_url
@@ -146,9 +147,3 @@ class PaymentIntents:
             return self._stripe().v1.payment_intents.confirm(
                 intent.id, params=params,  # type: ignore[arg-type]
                 options={"idempotency_key": f"{intent.id}-confirm-after-{attempt}-{payment_method_id}"[:255]})
-
-
-def _id_of(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return str(value.id)

@@ -35,6 +35,7 @@ from coursepay.events.handlers import EnvelopeHandler, KindHandlers, stripe_obje
 from coursepay.observability import logger
 from coursepay.storage.audit import AuditEntry
 from coursepay.storage.idempotency import IdempotencyStore
+from coursepay.stripe_gateway.ids import id_of
 
 if TYPE_CHECKING:
     from coursepay.bookings.refund_policy import BookingAccessPolicy
@@ -51,11 +52,6 @@ def _metadata(obj: dict[str, Any]) -> dict[str, str]:
     metadata = obj.get("metadata")
     return {str(k): str(v) for k, v in metadata.items()} if isinstance(metadata, dict) else {}
 
-
-def _id_of(value: Any) -> str | None:
-    if isinstance(value, dict):
-        return str(value.get("id")) if value.get("id") else None
-    return str(value) if value else None
 
 
 def _shifted(moment: str, hours: int) -> str:
@@ -94,7 +90,7 @@ class BookingFulfilment:
         payment = Payment(payment_id=intent["id"], user_id=metadata["user_id"], kind=KIND,
                           item_id=metadata["booking_id"], item_name=item_name(booking) if booking else None,
                           amount=int(intent["amount"]), currency=str(intent["currency"]),
-                          stripe_customer_id=_id_of(intent.get("customer")), stripe_payment_intent_id=intent["id"])
+                          stripe_customer_id=id_of(intent.get("customer")), stripe_payment_intent_id=intent["id"])
         self._ledger.record(payment, _actor(envelope), action="payment.recorded_from_event")
         return payment
 
@@ -131,7 +127,7 @@ class BookingFulfilment:
         if payment is None:
             logger.warning("completed checkout of an unknown booking payment", session_id=session["id"])
             return
-        intent_id = _id_of(session.get("payment_intent"))
+        intent_id = id_of(session.get("payment_intent"))
         if intent_id and payment.stripe_payment_intent_id != intent_id:
             payment = self._ledger.link_payment_intent(payment.payment_id, intent_id, _actor(envelope))
         if session.get("payment_status") == "paid":

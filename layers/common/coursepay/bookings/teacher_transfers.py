@@ -10,7 +10,7 @@ keyed by what caused it."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from coursepay.bookings.bookings import Booking
 from coursepay.bookings.payment_state import BookingPaymentState
@@ -19,6 +19,7 @@ from coursepay.errors import Conflict
 from coursepay.observability import logger
 from coursepay.storage.audit import AuditEntry, AuditTrail
 from coursepay.stripe_gateway.errors import stripe_errors
+from coursepay.stripe_gateway.ids import id_of
 
 if TYPE_CHECKING:
     import stripe
@@ -47,7 +48,7 @@ class TeacherTransfers:
             raise Conflict(f"teacher {booking.teacher_id} has no payout account: booking {booking_id} not paid out")
         client = self._stripe()
         with stripe_errors("read the booking's charge"):
-            charge_id = _id_of(client.v1.payment_intents.retrieve(booking.payment_intent_id).latest_charge)
+            charge_id = id_of(client.v1.payment_intents.retrieve(booking.payment_intent_id).latest_charge)
         with stripe_errors("transfer the teacher's share"):
             transfer = client.v1.transfers.create(
                 params={"amount": booking.base_amount, "currency": booking.currency,
@@ -96,9 +97,3 @@ class TeacherTransfers:
             reversals = self._stripe().v1.transfers.reversals.list(transfer_id, params={"limit": 100})
         return any(reversal.metadata is not None and reversal.metadata.to_dict().get("reason") == key
                    for reversal in reversals.data)
-
-
-def _id_of(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return str(value.id)
