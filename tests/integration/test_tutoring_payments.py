@@ -179,3 +179,24 @@ def test_a_three_d_secure_card_is_authenticated_in_the_browser_and_pays(api, sta
     assert (again.json()["payment_intent_id"], again.json()["status"]) == (first.json()["payment_intent_id"],
                                                                            "succeeded")
     assert len(stripe_client.v1.charges.list(params={"payment_intent": again.json()["payment_intent_id"]}).data) == 1
+
+
+@pytest.mark.parametrize(("cancelled_by", "hours_before_start", "refund"), [
+    ("student", 72, BASE + FEE), ("student", 3, BASE // 2), ("teacher", 3, BASE + FEE)])
+def test_a_cancellation_refunds_what_the_policy_says(api, stack, student, lifecycle, stripe_client, eventually,
+                                                      cancelled_by, hours_before_start, refund):
+    token = student()
+    bk = confirmed_booking(student=user_id(api, token), start_in_hours=hours_before_start, due_in_hours=1)
+    card = confirm_card_setup(stack.stripe_url, api.post("/me/cards/setup", token=token).json()).payment_method
+    paid = pay(api, token, bk.booking_id, {"payment_method_id": card})
+    assert (paid.status_code, paid.json()["status"]) == (201, "succeeded"), paid.text
+    eventually(lambda: booking(bk.booking_id).payment_status == "paid", timeout=30)
+
+    at = booking(bk.booking_id).updated_at
+    lifecycle_transition(bk.booking_id, ["confirmed"], {"status": "cancelled", "cancelled_by": cancelled_by,
+                                                        "cancelled_at": at}, "booking.cancelled")
+    refunded = eventually(lambda: (b := booking(bk.booking_id)).refunded_amount and b, timeout=30)
+    assert (refunded.refunded_amount, refunded.payment_status) == \
+        (refund, "refunded" if refund == BASE + FEE else "partially_refunded")
+    refunds = stripe_client.v1.refunds.list(params={"payment_intent": paid.json()["payment_intent_id"]}).data
+    assert [r.amount for r in refunds] == [refund]
