@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 
@@ -374,7 +375,8 @@ class LocalStack:
 
     def _run_schedule(self, request: Any, parameters: dict[str, str]) -> HttpResponse:
         assert self.scheduler is not None
-        return run_now_response(self.scheduler, parameters["function"])
+        at = parse_qs(urlsplit(request.target).query).get("at", [None])[0]
+        return run_now_response(self.scheduler, parameters["function"], at)
 
     def seed_context(self) -> SeedContext:
         assert self.runtime is not None
