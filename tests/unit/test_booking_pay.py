@@ -106,7 +106,7 @@ def test_twenty_clicks_on_pay_make_one_payment_intent_one_charge_and_the_booking
     tutoring.market.deliver(tutoring.market.events("payment_intent.succeeded"))  # a replayed webhook
     paid = booking(bk.booking_id)
     assert (paid.status, paid.payment_status, paid.payment_intent_id) == ("confirmed", "paid", intent_id)
-    assert (paid.remind_at, paid.auto_complete_at) == (shifted(paid.start, -24), shifted(paid.end, 24))
+    assert (paid.remind_at, paid.auto_complete_at) == (shifted(paid.start, -24), shifted(paid.end, 48))
     assert [e["id"] for e in published(tutoring.aws, "booking.paid")] == [f"ev_booking_{bk.booking_id}_booking.paid"]
     assert tutoring.pay(bk.booking_id, {"payment_method_id": card})[1]["payment_intent_id"] == intent_id
 
@@ -258,3 +258,23 @@ def test_a_dispute_after_the_transfer_reverses_it(tutoring) -> None:
     transfer = tutoring.market.stripe().v1.transfers.retrieve(booking(paid.booking_id).transfer_id)
     assert transfer.amount_reversed == BASE
     assert booking(paid.booking_id).transfer_reversed is True
+
+
+def test_a_student_cancels_a_paid_booking_through_the_lifecycle_route_and_gets_the_policy_refund(
+        tutoring, load_function, monkeypatch):
+    seen: set[str] = set()
+    bk = confirmed_booking(start_in_hours=3, due_in_hours=1)  # late: half the base
+    status, view = tutoring.pay(bk.booking_id, {"payment_method_id": tutoring.save_card()})
+    assert status == 201, view
+    tutoring.deliver_stripe_events(seen)
+    lifecycle_api = load_function("BookingsFunction", "bookings")
+    monkeypatch.setenv("STRIPE_API_BASE", tutoring.market.sandbox.url)  # the template's value is set again
+    load_settings.cache_clear()
+    response = lifecycle_api.lambda_handler(http_event(
+        "POST", f"/bookings/{bk.booking_id}/cancel", route="/bookings/{bookingId}/cancel", body={},
+        claims=claims_for(STUDENT, "students")), tutoring.market.context)
+    assert response["statusCode"] == 200, response["body"]
+    assert body_of(response)["status"] == "cancelled"
+    consume_fulfilment_queue(tutoring.aws, tutoring.fulfilment, tutoring.market.context)
+    refunds = tutoring.market.stripe().v1.refunds.list(params={"payment_intent": view["payment_intent_id"]}).data
+    assert [r.amount for r in refunds] == [(BASE * 50 + 50) // 100]

@@ -78,9 +78,7 @@ class FulfilmentSettings(ConsumerSettings, AuditSettings, StripeSettings):
     enrollments_table: str
     event_bus_name: str
     user_pool_id: str
-    # bookings (docs/engineering.md, "Booking payments"): set when a booking is paid, and the cancellation policy
-    booking_reminder_hours: int = Field(default=24, ge=1)
-    booking_auto_complete_hours: int = Field(default=24, ge=1)
+    # the booking cancellation refund policy (docs/engineering.md, "Booking cancellation refunds")
     booking_full_refund_hours: int = Field(default=24, ge=0)
     booking_late_refund_percent: int = Field(default=50, ge=0, le=100)
 

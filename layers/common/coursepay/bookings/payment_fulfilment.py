@@ -196,11 +196,13 @@ class BookingFulfilment:
 
 def build(settings: FulfilmentSettings, core: BillingCore) -> BookingFulfilment:
     from coursepay.bookings.booking_repository import BookingsRepository
+    from coursepay.bookings.settings import BookingRulesSettings
+    from coursepay.settings import load_settings
 
+    rules = load_settings(BookingRulesSettings)  # the lifecycle's REMINDER_HOURS and AUTO_COMPLETE_HOURS
     return BookingFulfilment(core=core, state=BookingPaymentState(BookingsRepository(settings.bookings_table)),
                              claims=IdempotencyStore(settings.idempotency_table),
-                             reminder_hours=settings.booking_reminder_hours,
-                             auto_complete_hours=settings.booking_auto_complete_hours)
+                             reminder_hours=rules.reminder_hours, auto_complete_hours=rules.auto_complete_hours)
 
 
 def handlers(settings: FulfilmentSettings, core: BillingCore) -> KindHandlers:
