@@ -3,16 +3,20 @@ browser on the sandbox's save-card page (Stripe.js's client-side SetupIntent con
 listed, made default and removed, only the owner's; twenty clicks on pay make one PaymentIntent and one charge, the
 webhook makes the booking paid, completion transfers exactly the base to the teacher once; a 3-D Secure card.
 
-The confirmed bookings and the ``booking.completed`` event are written as the lifecycle does it (its repository on
-the stack's DynamoDB, its event on the stack's bus), standing in for its routes until they are merged."""
+One test goes the whole way through the lifecycle's routes and scheduler (request, confirm, pay, auto-complete,
+transfer); the others write their confirmed bookings and lifecycle events as the lifecycle does (its repository on
+the stack's DynamoDB, its event on the stack's bus), so a teacher without an account or a start two hours away
+needs no calendar."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -204,3 +208,48 @@ def test_a_cancellation_refunds_what_the_policy_says(api, stack, student, lifecy
         (refund, "refunded" if refund == BASE + FEE else "partially_refunded")
     refunds = stripe_client.v1.refunds.list(params={"payment_intent": paid.json()["payment_intent_id"]}).data
     assert [r.amount for r in refunds] == [refund]
+
+
+def wednesday_in_berlin(hour: int, weeks_ahead: int) -> str:
+    """A Wednesday slot of the demo gig, ``weeks_ahead`` weeks out (clear of the lifecycle test's slots)."""
+    berlin = ZoneInfo("Europe/Berlin")
+    day = datetime.now(UTC).astimezone(berlin).date() + timedelta(days=2 + 7 * weeks_ahead)
+    day += timedelta(days=(2 - day.weekday()) % 7)
+    return datetime.combine(day, datetime.min.time().replace(hour=hour), berlin).astimezone(UTC).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_booked_confirmed_paid_auto_completed_and_the_tutor_receives_the_base(api, stack, login, stripe_client,
+                                                                              eventually):
+    """The whole path through the routes: request, the tutor confirms, twenty clicks pay, the scheduler completes
+    the booking after its end, the tutor's connected account receives exactly the base, once."""
+    tutor = login("tutor@coursepay.local")["access_token"]
+    student = login("student@coursepay.local")["access_token"]
+    tutor_id = api.get("/me", token=tutor).json()["user_id"]
+    gig = next(g for g in api.get("/gigs", params={"teacher_id": tutor_id}).json()["items"]
+               if g["title"] == "Algebra, step by step")
+    requested = api.post("/bookings", token=student, json={"gig_id": gig["gig_id"], "duration_minutes": 60,
+                                                           "start": wednesday_in_berlin(16, weeks_ahead=3)})
+    assert requested.status_code == 201, requested.text
+    booking_id = requested.json()["booking_id"]
+    assert api.post(f"/bookings/{booking_id}/confirm", token=tutor).json()["status"] == "confirmed"
+
+    card = confirm_card_setup(stack.stripe_url, api.post("/me/cards/setup", token=student).json()).payment_method
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(lambda _: pay(api, student, booking_id, {"payment_method_id": card}), range(20)))
+    assert len({(a.status_code, a.json()["payment_intent_id"]) for a in answers}) == 1, answers[0].text
+    paid = eventually(lambda: (b := api.get(f"/bookings/{booking_id}", token=student).json())["payment_status"]
+                      == "paid" and b, timeout=30)
+    base = paid["base_amount"]
+    assert (base, paid["total_amount"]) == (5000, 5250)
+
+    response = api.post("/_local/schedules/BookingsSchedulerFunction/run", params={"at": paid["auto_complete_at"]},
+                        timeout=60)
+    assert response.status_code == 200, response.text
+    assert eventually(lambda: api.get(f"/bookings/{booking_id}", token=student).json()["status"] == "completed")
+    account = api.get("/teacher/payouts", token=tutor).json()["account_id"]
+    transfers = eventually(lambda: stripe_client.v1.transfers.list(params={"transfer_group": booking_id}).data,
+                           timeout=30)
+    assert [(t.amount, t.destination) for t in transfers] == [(base, account)]
+    charges = stripe_client.v1.charges.list(params={"transfer_group": booking_id}).data
+    assert [(c.amount, c.id) for c in charges] == [(5250, transfers[0].source_transaction)]
