@@ -35,6 +35,7 @@ from coursepay.bookings.bookings import BookingPage
 from coursepay.bookings.bookings import public_view as booking_view
 from coursepay.bookings.lifecycle import BookingService
 from coursepay.bookings.models import GigPage
+from coursepay.bookings.paid_cancellation import PaidCancellations
 from coursepay.bookings.payouts import TeacherPayouts
 from coursepay.bookings.payouts_repository import PayoutAccountsRepository
 from coursepay.bookings.recorder import BookingRecorder
@@ -77,8 +78,10 @@ def payouts() -> TeacherPayouts:
 def bookings() -> BookingService:
     settings = load_settings(BookingsSettings)
     recorder = BookingRecorder(AuditTrail(settings.audit_table), EventPublisher(settings.event_bus_name).publish)
-    return BookingService(BookingsRepository(settings.bookings_table), GigsRepository(settings.bookings_table),
-                          recorder, BookingRules.from_settings(settings))
+    repository = BookingsRepository(settings.bookings_table)
+    return BookingService(repository, GigsRepository(settings.bookings_table), recorder,
+                          BookingRules.from_settings(settings),
+                          paid_cancellation=PaidCancellations(repository, recorder))  # refunded by the policy
 
 
 def _page(page: GigPage) -> dict[str, Any]:
