@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from local.stack import moto_speedups
+from local.stack import moto_atomic, moto_speedups
 from local.stack.ses_messages import sent_messages
 
 SES_MESSAGES_PATH = "/_local/ses/messages"
@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> None:
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call drowns the stack log
     moto_speedups.apply()
+    moto_atomic.apply()
     app = _LocalEndpoints(moto_speedups.dispatcher(create_backend_app))
     server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
     threading.Thread(target=_exit_when_parent_goes, args=(sys.stdin.buffer,), daemon=True).start()
