@@ -31,8 +31,7 @@ from coursepay.bookings.booking_requests import (
     QuoteRequest,
     ReasonRequest,
 )
-from coursepay.bookings.bookings import BookingPage
-from coursepay.bookings.bookings import public_view as booking_view
+from coursepay.bookings.bookings import Booking, BookingPage, view_for
 from coursepay.bookings.lifecycle import BookingService
 from coursepay.bookings.models import GigPage
 from coursepay.bookings.paid_cancellation import PaidCancellations
@@ -182,6 +181,10 @@ def _bookings_page(page: BookingPage) -> dict[str, Any]:
 
 def _signed_in() -> Principal:
     return require_principal(app.current_event.raw_event)
+
+
+def booking_view(booking: Booking) -> dict[str, Any]:
+    return view_for(booking, _signed_in())
 
 
 @app.post("/bookings/quote")

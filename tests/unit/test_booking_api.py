@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from coursepay.bookings.booking_repository import BookingsRepository
 from coursepay.bookings.models import Gig
 from coursepay.bookings.repository import GigsRepository
 from tests.support.api_events import body_of, claims_for, http_event
@@ -176,6 +177,19 @@ def test_who_sees_a_booking_and_the_lists(api):
     status, error = api.call("GET", "/bookings", user=STUDENT, query={"role": "admin"})
     assert (status, error["error"]["field"]) == (403, "role")
     assert api.call("GET", "/bookings", user=STUDENT, query={"limit": "0"})[0] == 400
+
+
+def test_the_meetings_host_link_is_shown_to_the_teacher_and_admins_only(api, aws):
+    _, booking = api.request()
+    meeting = {"provider": "zoom", "meeting_id": "91", "join_url": "https://zoom.example/j/91",
+               "host_url": "https://zoom.example/s/91?zak=host-token"}
+    BookingsRepository(aws.name("BookingsTable")).transition(booking["booking_id"], {"pending"}, {"meeting": meeting})
+    for user in (TEACHER, ADMIN):
+        assert api.get(booking["booking_id"], user=user)[1]["meeting"] == meeting
+    shown = api.get(booking["booking_id"], user=STUDENT)[1]["meeting"]
+    assert shown == {key: value for key, value in meeting.items() if key != "host_url"}
+    listed = api.call("GET", "/bookings", user=STUDENT)[1]["items"][0]["meeting"]
+    assert "host_url" not in listed
 
 
 # ------------------------------------------------------------------------------------------ answers

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from coursepay.identity import Principal
+
 BookingStatus = Literal["pending", "confirmed", "declined", "expired", "cancelled", "completed"]
 PaymentStatus = Literal["unpaid", "processing", "paid", "failed", "refunded", "partially_refunded"]
 CancelledBy = Literal["student", "teacher", "admin", "system"]
@@ -84,6 +86,16 @@ class BookingPage(BaseModel):
 def public_view(booking: Booking) -> dict[str, Any]:
     """What the API returns and the domain events carry: every field but the write version."""
     return booking.model_dump(mode="json", exclude={"version"})
+
+
+def view_for(booking: Booking, viewer: Principal) -> dict[str, Any]:
+    """The booking as ``viewer`` may see it through the API: the meeting's host link (Zoom's ``start_url``
+    starts the meeting as its host) only for the teacher and admins."""
+    view = public_view(booking)
+    meeting = view.get("meeting")
+    if meeting and viewer.user_id != booking.teacher_id and not viewer.is_admin:
+        meeting.pop("host_url", None)
+    return view
 
 
 def due_at(booking: Booking) -> str | None:
