@@ -80,7 +80,8 @@ class UnitStack:
 
 @pytest.fixture(scope="session", autouse=True)
 def _moto_for_tests() -> Iterator[None]:
-    """One DynamoDB call at a time (``local.stack.moto_atomic``), and key material made once: moto makes RSA key material for every Cognito user pool (re-deriving the primes of one bundled JWK) and
+    """One DynamoDB call at a time (``local.stack.moto_atomic``), and key material made once: moto makes RSA key
+    material for every Cognito user pool (re-deriving the primes of one bundled JWK) and
     every KMS key (a fresh 2048-bit key, even for a symmetric one): about half a second of each test's stack.
     The material is immutable and no test depends on its uniqueness, so one per session serves them all."""
     from joserfc import jwk

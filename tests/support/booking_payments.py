@@ -13,8 +13,8 @@ from typing import Any
 
 from coursepay.bookings.booking_repository import BookingsRepository
 from coursepay.bookings.bookings import Booking
+from coursepay.bookings.events import booking_envelope
 from coursepay.bookings.models import PayoutAccount
-from coursepay.bookings.payment_events import booking_envelope
 from coursepay.bookings.payouts_repository import PayoutAccountsRepository
 from coursepay.clock import iso_time
 from coursepay.events.publisher import EventPublisher

@@ -27,8 +27,13 @@ BOOKING_MEETING_CREATED = "booking.meeting_created"
 BOOKING_REMINDER_DUE = "booking.reminder_due"
 
 
+def booking_event_id(booking_id: str, event_type: str, suffix: str | None = None) -> str:
+    """The deterministic id: a replay of the same change is the same event."""
+    return f"ev_booking_{booking_id}_{event_type}" + (f"_{suffix}" if suffix else "")
+
+
 def booking_envelope(booking: Booking, event_type: str, *, suffix: str | None = None,
                      extra: dict[str, Any] | None = None, correlation_id: str | None = None) -> Envelope:
-    event_id = f"ev_booking_{booking.booking_id}_{event_type}" + (f"_{suffix}" if suffix else "")
-    return Envelope(id=event_id, source=BOOKINGS_SOURCE, type=event_type, correlation_id=correlation_id,
+    return Envelope(id=booking_event_id(booking.booking_id, event_type, suffix), source=BOOKINGS_SOURCE,
+                    type=event_type, correlation_id=correlation_id,
                     data={**public_view(booking), **(extra or {})})

@@ -26,7 +26,7 @@ from coursepay.billing.core import BillingCore
 from coursepay.billing.payments import Payment
 from coursepay.bookings.booking_payments import KIND, item_name
 from coursepay.bookings.bookings import Booking
-from coursepay.bookings.payment_events import BOOKING_PAID, BOOKING_PAYMENT_FAILED, booking_envelope
+from coursepay.bookings.events import BOOKING_PAID, BOOKING_PAYMENT_FAILED, booking_envelope
 from coursepay.bookings.payment_state import BookingPaymentState
 from coursepay.clock import iso_time
 from coursepay.errors import InvalidRequest
@@ -191,7 +191,7 @@ class BookingFulfilment:
                                                actor=_actor(envelope), after={"payment_id": payment.payment_id,
                                                                               "reason": reason[:200]}))
         self._core.publish([booking_envelope(booking, BOOKING_PAYMENT_FAILED, suffix=envelope.id,
-                                             correlation_id=envelope.id, failure_reason=reason[:500])])
+                                             correlation_id=envelope.id, extra={"failure_reason": reason[:500]})])
 
 
 def build(settings: FulfilmentSettings, core: BillingCore) -> BookingFulfilment:

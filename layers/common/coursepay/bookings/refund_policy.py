@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from coursepay.billing.money_events import DisputeState
 from coursepay.billing.payments import Payment
 from coursepay.bookings.bookings import Booking
-from coursepay.bookings.payment_events import BOOKING_REFUNDED, booking_envelope
+from coursepay.bookings.events import BOOKING_REFUNDED, booking_envelope
 from coursepay.bookings.payment_state import BookingPaymentState
 from coursepay.bookings.teacher_transfers import TeacherTransfers
 from coursepay.storage.audit import AuditEntry
@@ -79,7 +79,7 @@ class BookingAccessPolicy:
         self._transfers.reverse(booking, teacher_share(booking, total), key=f"refunded-{total}", actor=actor)
         self._core.publish([booking_envelope(booking, BOOKING_REFUNDED, suffix=str(total),
                                              correlation_id=correlation_id,
-                                             refund_amount=payment.last_refund_amount)])
+                                             extra={"refund_amount": payment.last_refund_amount})])
 
     def after_dispute(self, payment: Payment, *, state: DisputeState, actor: str,
                       correlation_id: str | None) -> None:
