@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
+import requests
 
 from coursepay import aws_clients
 from local.stack.seed import DEMO_PASSWORD
@@ -220,9 +221,23 @@ def wednesday_in_berlin(hour: int, weeks_ahead: int) -> str:
 
 
 def test_booked_confirmed_paid_auto_completed_and_the_tutor_receives_the_base(api, stack, login, stripe_client,
-                                                                              eventually):
-    """The whole path through the routes: request, the tutor confirms, twenty clicks pay, the scheduler completes
-    the booking after its end, the tutor's connected account receives exactly the base, once."""
+                                                                              outbox, eventually):
+    """The whole path through the routes, every Stripe event delivered twice: request, the tutor confirms, twenty
+    clicks pay, both get the meeting link and invite by e-mail (once each), the scheduler completes the booking
+    after its end, the tutor's connected account receives exactly the base, once."""
+    chaos = f"{stack.stripe_url}/_sandbox/chaos"
+    requests.post(chaos, json={"duplicate": True}, timeout=10).raise_for_status()
+    try:
+        _booked_paid_and_completed(api, stack, login, stripe_client, outbox, eventually)
+    finally:
+        requests.post(chaos, json={"duplicate": False}, timeout=10)
+
+
+def _mails(outbox: Callable[[], list[dict[str, Any]]], address: str, subject_start: str) -> list[dict[str, Any]]:
+    return [m for m in outbox() if m["to"] == [address] and m["subject"].startswith(subject_start)]
+
+
+def _booked_paid_and_completed(api, stack, login, stripe_client, outbox, eventually) -> None:
     tutor = login("tutor@coursepay.local")["access_token"]
     student = login("student@coursepay.local")["access_token"]
     tutor_id = api.get("/me", token=tutor).json()["user_id"]
@@ -242,6 +257,13 @@ def test_booked_confirmed_paid_auto_completed_and_the_tutor_receives_the_base(ap
                       == "paid" and b, timeout=30)
     base = paid["base_amount"]
     assert (base, paid["total_amount"]) == (5000, 5250)
+    meeting = eventually(lambda: api.get(f"/bookings/{booking_id}", token=tutor).json()["meeting"], timeout=30)
+    for address in ("student@coursepay.local", "tutor@coursepay.local"):
+        [mail] = eventually(lambda a=address: [m for m in _mails(outbox, a, "Your session link: ")
+                                                 if meeting["join_url"] in m["body"]], timeout=30)
+        assert [a["filename"] for a in mail["attachments"]] == ["invite.ics"]
+    eventually(lambda: [m for m in _mails(outbox, "student@coursepay.local", "Your receipt for ")
+                        if paid["payment_intent_id"] in m["body"]], timeout=30)
 
     response = api.post("/_local/schedules/BookingsSchedulerFunction/run", params={"at": paid["auto_complete_at"]},
                         timeout=60)
@@ -253,3 +275,10 @@ def test_booked_confirmed_paid_auto_completed_and_the_tutor_receives_the_base(ap
     assert [(t.amount, t.destination) for t in transfers] == [(base, account)]
     charges = stripe_client.v1.charges.list(params={"transfer_group": booking_id}).data
     assert [(c.amount, c.id) for c in charges] == [(5250, transfers[0].source_transaction)]
+    requests.post(f"{stack.stripe_url}/_sandbox/webhooks/flush", json={"timeout": 10}, timeout=15)
+    # the demo users get mail about other tests' bookings too: these are this booking's (its link, its payment)
+    for address, subject, mark in (("student@coursepay.local", "Your session link: ", meeting["join_url"]),
+                                   ("tutor@coursepay.local", "Your session link: ", meeting["join_url"]),
+                                   ("student@coursepay.local", "Your receipt for ", paid["payment_intent_id"])):
+        assert len([m for m in _mails(outbox, address, subject) if mark in m["body"]]) == 1, (address, subject)
+
