@@ -2,7 +2,8 @@
 moto process, ``local.stack.aws_server``) and what unit tests read (moto in-process).
 
 A message sent with ``SendRawEmail`` (coursepay's mailer: one MIME message with a plain-text and an HTML part)
-is parsed: ``subject``, ``body`` (the plain-text part) and ``html`` (the HTML part). For ``SendEmail`` moto keeps
+is parsed: ``subject``, ``body`` (the plain-text part), ``html`` (the HTML part) and ``correlation_id`` (the
+``X-Correlation-ID`` header: the purchase it came from). For ``SendEmail`` moto keeps
 one body only (the HTML one when both are given), shown as ``body`` with ``html`` None.
 """
 
@@ -47,7 +48,8 @@ def recipients(destinations: Any) -> list[str]:
 def parse_mime(raw: str) -> dict[str, Any]:
     parsed = cast(EmailMessage, email.message_from_string(raw, policy=default_policy))  # that policy's class
     text, html = parsed.get_body(("plain",)), parsed.get_body(("html",))
-    return {"subject": parsed["Subject"], "body": _content(text), "html": _content(html)}
+    return {"subject": parsed["Subject"], "body": _content(text), "html": _content(html),
+            "correlation_id": parsed["X-Correlation-ID"]}
 
 
 def _content(part: MIMEPart | None) -> str | None:

@@ -22,6 +22,7 @@ from coursepay.billing.ledger import PaymentLedger
 from coursepay.billing.money_events import AccessPolicy, MoneyEvents, StandardAccessPolicy
 from coursepay.billing.parking import ParkedEvents
 from coursepay.billing.payments import PaymentsRepository
+from coursepay.billing.traces import AttemptTraces
 from coursepay.errors import DomainError
 from coursepay.events.envelope import Envelope
 from coursepay.storage.audit import AuditTrail
@@ -59,7 +60,11 @@ class BillingCore:
     @cached_property
     def checkout(self) -> CheckoutSessions:
         return CheckoutSessions(ledger=self.ledger, open_sessions=OpenSessions(self.payments_table),
-                                stripe_client=self.stripe, allowed_origins=self._origins)
+                                traces=self.traces, stripe_client=self.stripe, allowed_origins=self._origins)
+
+    @cached_property
+    def traces(self) -> AttemptTraces:
+        return AttemptTraces(self.payments_table)
 
     @cached_property
     def duplicates(self) -> DuplicatePurchases:

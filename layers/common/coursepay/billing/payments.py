@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from coursepay.clock import iso_now
+from coursepay.correlation import current_correlation_id
 from coursepay.errors import ConditionFailed
 from coursepay.storage.dynamo import DynamoTable, item_to_model
 
@@ -48,6 +49,8 @@ class Payment(BaseModel):
     dispute_id: str | None = None
     dispute_status: DisputeStatus | None = None
     duplicate_of: str | None = None  # the payment or subscription that already granted what this one bought
+    # the purchase's trace (coursepay.correlation): the id of the request or event that recorded the payment
+    correlation_id: str | None = Field(default_factory=current_correlation_id)
     created_at: str = Field(default_factory=iso_now)
     updated_at: str = Field(default_factory=iso_now)
 

@@ -12,14 +12,18 @@ from email.message import EmailMessage
 from email.policy import SMTP
 
 from coursepay import aws_clients
+from coursepay.correlation import EMAIL_HEADER, current_correlation_id
 from coursepay.notifications.rendering import RenderedEmail
 
 
-def mime_message(sender: str, to: str, email: RenderedEmail) -> bytes:
+def mime_message(sender: str, to: str, email: RenderedEmail, correlation_id: str | None = None) -> bytes:
     message = EmailMessage(policy=SMTP)
     message["Subject"] = email.subject
     message["From"] = sender
     message["To"] = to
+    if correlation_id:
+        # which purchase (request, Stripe event) this e-mail came from: support finds its logs with it
+        message[EMAIL_HEADER] = correlation_id
     # quoted-printable keeps the message 7-bit ASCII, as SES wants raw messages (names, €, ¥ are not)
     message.set_content(email.text, cte="quoted-printable")
     message.add_alternative(email.html, subtype="html", cte="quoted-printable")
@@ -34,5 +38,6 @@ class Mailer:
         """Sends ``email`` to ``to``; returns SES's message id."""
         # No Destinations: SES sends to the message's To header, the one place the recipient is written.
         response = aws_clients.ses().send_raw_email(Source=self._sender,
-                                                    RawMessage={"Data": mime_message(self._sender, to, email)})
+                                                    RawMessage={"Data": mime_message(self._sender, to, email,
+                                                                                 current_correlation_id())})
         return response["MessageId"]

@@ -26,6 +26,7 @@ from coursepay.billing.core import BillingCore
 from coursepay.billing.customers import CustomerDirectory
 from coursepay.billing.payments import Payment
 from coursepay.clock import iso_now
+from coursepay.correlation import METADATA_KEY
 from coursepay.errors import ConditionFailed, Conflict, InvalidRequest, NotFound, PaymentDeclined
 from coursepay.identity import ADMINS, STUDENTS, Principal
 from coursepay.observability import logger
@@ -73,11 +74,13 @@ class OpenPurchases:
                             condition="attribute_not_exists(pk) OR generation < :g", values={":g": generation})
 
 
-def _metadata(track: Track, channel: Channel, user_id: str | None) -> dict[str, str]:
+def _metadata(track: Track, channel: Channel, user_id: str | None, correlation_id: str | None) -> dict[str, str]:
     metadata = {"kind": "track", "track_id": track.track_id, "channel": channel,
                 "anonymous": "true" if user_id is None else "false"}
     if user_id:
         metadata["user_id"] = user_id
+    if correlation_id:
+        metadata[METADATA_KEY] = correlation_id  # the intent's Stripe events carry the purchase's trace back
     return metadata
 
 
@@ -146,6 +149,8 @@ class TrackPurchases:
         if current is not None:
             return self._intent_view(current)
         customer_id = self._customer(principal)
+        idempotency_key = f"track-pi-{principal.user_id}-{track.track_id}-g{generation}"
+        correlation_id = self._core.traces.claim(idempotency_key)
         with stripe_errors("create the payment"):
             intent = client.v1.payment_intents.create(
                 params={
@@ -154,14 +159,15 @@ class TrackPurchases:
                     "customer": customer_id,
                     "automatic_payment_methods": {"enabled": True},
                     "description": f"{track.name} track",
-                    "metadata": _metadata(track, "payment_intent", principal.user_id),
+                    "metadata": _metadata(track, "payment_intent", principal.user_id, correlation_id),
                 },
-                options={"idempotency_key": f"track-pi-{principal.user_id}-{track.track_id}-g{generation}"},
+                options={"idempotency_key": idempotency_key},
             )
         self._core.ledger.record(
             Payment(payment_id=intent.id, user_id=principal.user_id, kind="track", item_id=track.track_id,
                     amount=track.price, currency=track.currency, stripe_customer_id=customer_id,
-                    item_name=f"{track.name} track", stripe_payment_intent_id=intent.id),
+                    item_name=f"{track.name} track", stripe_payment_intent_id=intent.id,
+                    correlation_id=correlation_id),
             actor=f"user:{principal.user_id}")
         self._open.advance(principal.user_id, track.track_id, "payment_intent", generation, intent.id)
         return self._intent_view(intent)
