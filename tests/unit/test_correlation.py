@@ -40,8 +40,9 @@ def test_every_response_names_its_correlation_id_the_callers_own_when_well_forme
     response = payments.lambda_handler(event, lambda_context)
     assert response["headers"]["x-correlation-id"] == event["requestContext"]["requestId"]
 
-    event = http_event("GET", "/tracks", headers={"X-Correlation-ID": TRACE})
-    assert payments.lambda_handler(event, lambda_context)["headers"]["x-correlation-id"] == TRACE
+    for usable in (TRACE, "JTHoQiZgIAMEJnA=", "67FR93D+4ioYlA=="):  # API Gateway's own ids look like the last two
+        event = http_event("GET", "/tracks", headers={"X-Correlation-ID": usable})
+        assert payments.lambda_handler(event, lambda_context)["headers"]["x-correlation-id"] == usable
 
     # an id that could break a log line or a header is not taken: the request's own id is used
     for unusable in ("short", "bad id with spaces", "x" * 200, "évent-00000001", "line\nbreak-000"):
@@ -61,6 +62,8 @@ def test_a_stripe_event_is_traced_by_its_checkouts_id_else_by_its_own():
     assert of_stripe_event({"id": "evt_2", "data": {"object": {"metadata": {}}}}) == "evt_2"
     assert of_stripe_event({"id": "evt_3", "data": {"object": {"metadata": {"correlation_id": "a b"}}}}) == "evt_3"
     assert of_stripe_event({"id": "evt_4", "data": {"object": {}}}) == "evt_4"
+    gateway_id = {"id": "evt_5", "data": {"object": {"metadata": {"correlation_id": "67FR93D+4ioYlA=="}}}}
+    assert of_stripe_event(gateway_id) == "67FR93D+4ioYlA=="
 
 
 def test_the_checkouts_id_reaches_the_envelopes_the_consumers_logs_the_payment_and_the_email(

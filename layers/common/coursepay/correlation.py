@@ -26,7 +26,8 @@ METADATA_KEY = "correlation_id"
 EMAIL_HEADER = "X-Correlation-ID"
 
 # A caller's own id is taken only when it cannot break a log line, a header or Stripe's metadata (500 chars max).
-_WELL_FORMED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$")
+# API Gateway's own request ids are base64-like ("JTHoQiZgIAMEJnA="): '+', '/' and '=' are allowed.
+_WELL_FORMED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+/=-]{7,127}$")
 
 _current: ContextVar[str | None] = ContextVar("coursepay_correlation_id", default=None)
 
