@@ -31,7 +31,8 @@ def test_the_receipt_carries_the_correlation_id_the_checkout_answered_with(api, 
                              "cancel_url": f"{base}/cancelled"})
     assert started.status_code == 201, started.text
     correlation_id = started.headers["x-correlation-id"]
-    assert correlation_id and correlation_id != course.headers["x-correlation-id"]
+    assert correlation_id
+    assert correlation_id != course.headers["x-correlation-id"]
 
     pay_by_api(stack, started.json()["session_id"])
     receipts = eventually(lambda: [m for m in outbox() if m["to"] == [email] and "receipt" in m["subject"].lower()],
@@ -43,4 +44,5 @@ def test_a_well_formed_caller_id_is_kept_and_a_bad_one_replaced(api: Any) -> Non
     mine = f"client-{uuid.uuid4().hex}"
     assert api.get("/tracks", headers={"x-correlation-id": mine}).headers["x-correlation-id"] == mine
     replaced = api.get("/tracks", headers={"x-correlation-id": "no spaces allowed"}).headers["x-correlation-id"]
-    assert replaced and replaced != "no spaces allowed"
+    assert replaced
+    assert replaced != "no spaces allowed"
