@@ -10,6 +10,7 @@ POST /payments/{paymentId}/refund-requests           the payment's owner asks fo
 GET  /me/refund-requests, /me/tracks                 the caller's refund requests / enrollments with progress
 GET  /admin/payments?status=&kind=&user_id=&from=&to=  admins: the payment search (paginated)
 GET  /admin/users/{userId}                           admins: a user's payments and enrollments
+GET  /admin/summary?from=&to=                        admins: success and refund rates, revenue by product
 GET  /admin/refund-requests?status=pending           admins
 POST /admin/refund-requests/{requestId}/approve|deny admins
 """
@@ -33,6 +34,7 @@ from coursepay.api.responses import json_response
 from coursepay.billing.admin_views import AdminPayments, payment_filters
 from coursepay.billing.core import BillingCore
 from coursepay.billing.customers import CustomerDirectory
+from coursepay.billing.summary import DailySummary
 from coursepay.observability import logger, metrics, tracer
 from coursepay.reconciliation.sessions import CheckoutSessionRecovery
 from coursepay.refunds.repository import RefundRequestsRepository
@@ -87,7 +89,7 @@ def service() -> Services:
                 settings.stripe_events_table, settings.event_bus_name)).recover_checkout_session),
         refunds=RefundService(payments, RefundRequestsRepository(settings.payments_table), core.audit, core.stripe,
                               core.publish),
-        admin=AdminPayments(payments, core.enrollments),
+        admin=AdminPayments(payments, core.enrollments, DailySummary(settings.payments_table)),
     )
 
 
@@ -183,6 +185,14 @@ def search_payments() -> dict[str, Any]:
     payments, next_cursor = service().admin.search(admin, payment_filters(query, query_int(event, "limit")),
                                                    event.get_query_string_value("cursor") or None)
     return {"items": [p.model_dump() for p in payments], "next_cursor": next_cursor}
+
+
+@app.get("/admin/summary")
+def money_summary() -> dict[str, Any]:
+    admin = _principal()
+    event = app.current_event
+    query = {name: event.get_query_string_value(name) for name in ("from", "to")}
+    return service().admin.summary(admin, payment_filters(query, None)).model_dump()
 
 
 @app.get("/admin/users/<user_id>")

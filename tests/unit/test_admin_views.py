@@ -127,3 +127,74 @@ def test_a_users_payments_and_enrollments(payments, lambda_context, aws, ledger)
     status, body = call(payments, lambda_context, "GET", "/admin/users/nobody-here", route="/admin/users/{userId}",
                         who=admin)
     assert (status, body["payments"], body["enrollments"]) == (200, [], [])
+
+
+# ------------------------------------------------------------------------------------------------ the summary
+def money_event(event_type, data, day, event_id=None):
+    from coursepay.billing.events import billing_envelope
+
+    envelope = billing_envelope(event_type, event_id or f"ev_{uuid.uuid4().hex}", data, None)
+    return envelope.model_copy(update={"occurred_at": f"{day}T12:00:00.000Z"})
+
+
+def facts(kind="course", amount=1000, currency="usd", payment_id=None):
+    return {"payment_id": payment_id or f"pi_{uuid.uuid4().hex[:8]}", "user_id": "u1", "kind": kind,
+            "item_id": "item", "item_name": "Item", "amount": amount, "currency": currency}
+
+
+def test_the_summary_counts_each_money_event_once_from_the_bus(payments, consumers, aws, lambda_context):
+    from coursepay.billing import events as money
+    from coursepay.events.publisher import EventPublisher
+    from tests.support.tracks import consume, drain
+
+    refunded = facts(amount=4000)
+    day = "2026-11-10"
+    events = [
+        money_event(money.PAYMENT_SUCCEEDED, money.PaymentSucceeded(**refunded, purchase="one_time"), day),
+        money_event(money.PAYMENT_SUCCEEDED, money.PaymentSucceeded(**facts(amount=1500), purchase="one_time"), day),
+        money_event(money.PAYMENT_SUCCEEDED, money.PaymentSucceeded(**facts("track", 49900), purchase="one_time"),
+                    "2026-12-01"),
+        money_event(money.PAYMENT_SUCCEEDED, money.PaymentSucceeded(**facts(currency="eur", amount=900),
+                                                                   purchase="one_time"), day),
+        money_event(money.PAYMENT_FAILED, money.PaymentFailed(**facts(), purchase="one_time",
+                                                              failure_reason="card_declined"), day),
+        # a partial refund, then the rest: one refunded payment, all of its amount
+        money_event(money.PAYMENT_REFUNDED, money.PaymentRefunded(**refunded, refund_amount=1000, refunded_total=1000,
+                                                                  full=False), "2026-11-11"),
+        money_event(money.PAYMENT_REFUNDED, money.PaymentRefunded(**refunded, refund_amount=3000, refunded_total=4000,
+                                                                  full=True), "2026-11-12"),
+    ]
+    # the ledger publishes them; LedgerSummaryRule routes them to the fulfilment queue
+    EventPublisher(aws.name("EventBus")).publish(events)
+    records = drain(aws, "FulfilmentQueue")
+    assert len(records) == len(events)
+    fulfilment = consumers("fulfilment")
+    assert fulfilment.lambda_handler({"Records": records}, lambda_context) == {"batchItemFailures": []}
+    # the same events again: a redelivery (the consumer's claim) and a replay its claim no longer knows
+    assert fulfilment.lambda_handler({"Records": records}, lambda_context) == {"batchItemFailures": []}
+    aws.table("IdempotencyTable").delete_item(Key={"pk": f"fulfilment#{events[0].id}"})
+    consume(fulfilment, lambda_context, events[0])
+
+    admin = new_student(aws, "Ada", "admins")
+    status, summary = call(payments, lambda_context, "GET", "/admin/summary", who=admin,
+                           query={"from": "2026-11-01", "to": "2026-11-30"})
+    assert status == 200, summary
+    assert (summary["succeeded"], summary["failed"], summary["refunded_payments"]) == (3, 1, 1)
+    assert summary["success_rate"] == 0.75
+    assert summary["refund_rate"] == round(1 / 3, 4)
+    assert summary["revenue"] == [
+        {"kind": "course", "currency": "eur", "succeeded": 1, "revenue": 900, "refunded": 0, "net": 900},
+        {"kind": "course", "currency": "usd", "succeeded": 2, "revenue": 5500, "refunded": 4000, "net": 1500}]
+
+    _, whole = call(payments, lambda_context, "GET", "/admin/summary", who=admin,
+                    query={"from": "2026-11-12", "to": "2026-12-31"})
+    assert (whole["succeeded"], whole["refunded_payments"]) == (1, 0)
+    assert [(r["kind"], r["revenue"], r["refunded"]) for r in whole["revenue"]] == [("course", 0, 3000),
+                                                                                     ("track", 49900, 0)]
+    _, empty = call(payments, lambda_context, "GET", "/admin/summary", who=admin,
+                    query={"from": "2026-01-01", "to": "2026-01-31"})
+    assert (empty["success_rate"], empty["refund_rate"], empty["revenue"]) == (None, None, [])
+
+    assert call(payments, lambda_context, "GET", "/admin/summary", who=new_student(aws))[0] == 403
+    status, error = call(payments, lambda_context, "GET", "/admin/summary", who=admin, query={"from": "11/01/2026"})
+    assert (status, error["error"]["field"]) == (400, "from")

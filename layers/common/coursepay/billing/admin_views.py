@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from coursepay.billing.enrollments import EnrollmentsRepository
 from coursepay.billing.payments import Payment, PaymentsRepository, PaymentStatus, ProductKind, payment_from_item
+from coursepay.billing.summary import DailySummary, Summary
 from coursepay.clock import utc_now
 from coursepay.errors import InvalidRequest
 from coursepay.identity import ADMINS, Principal
@@ -103,9 +104,16 @@ def _resume(cursor: str | None, partitions: list[str],
 
 
 class AdminPayments:
-    def __init__(self, payments: PaymentsRepository, enrollments: EnrollmentsRepository) -> None:
+    def __init__(self, payments: PaymentsRepository, enrollments: EnrollmentsRepository,
+                 summary: DailySummary) -> None:
         self._payments = payments
         self._enrollments = enrollments
+        self._summary = summary
+
+    def summary(self, admin: Principal, period: PaymentFilters) -> Summary:
+        """The period's daily aggregates (``from``/``to`` as in the search: 30 days to today by default)."""
+        admin.require_any_group(ADMINS)
+        return self._summary.read(period.from_day, period.to_day)
 
     def search(self, admin: Principal, filters: PaymentFilters, cursor: str | None) -> tuple[list[Payment], str | None]:
         admin.require_any_group(ADMINS)

@@ -113,6 +113,8 @@ def consumer_handlers(by_kind: KindHandlers, by_type: Mapping[str, EnvelopeHandl
 
 
 def build_consumer() -> EventConsumer:
+    from coursepay.billing.summary import DailySummary
+
     settings = load_settings(FulfilmentSettings)
     core = billing_core(settings)
     kinds = product_kinds()
@@ -120,5 +122,8 @@ def build_consumer() -> EventConsumer:
     for module in kinds.values():
         by_kind.update(module.handlers(settings, core))
     money = core.money_events({kind: module.access_policy(settings, core) for kind, module in kinds.items()})
-    handlers = consumer_handlers(by_kind, {**money.handlers(), **payout_account_updates(settings).handlers()})
+    # the ledger's own money events (LedgerSummaryRule) are counted into the admins' daily summary
+    summary = DailySummary(settings.payments_table)
+    handlers = consumer_handlers(by_kind, {**money.handlers(), **payout_account_updates(settings).handlers(),
+                                           **summary.handlers()})
     return EventConsumer(CONSUMER_NAME, IdempotencyStore(settings.idempotency_table), handlers)
