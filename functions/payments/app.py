@@ -8,6 +8,9 @@ GET  /checkout/sessions/{sessionId}/verify           anonymous: 202 processing /
 GET  /payments, /payments/{paymentId}                the caller's payments / one (owner or admin)
 POST /payments/{paymentId}/refund-requests           the payment's owner asks for a refund
 GET  /me/refund-requests, /me/tracks                 the caller's refund requests / enrollments with progress
+GET  /admin/payments?status=&kind=&user_id=&from=&to=  admins: the payment search (paginated)
+GET  /admin/users/{userId}                           admins: a user's payments and enrollments
+GET  /admin/summary?from=&to=                        admins: success and refund rates, revenue by product
 GET  /admin/refund-requests?status=pending           admins
 POST /admin/refund-requests/{requestId}/approve|deny admins
 """
@@ -28,8 +31,10 @@ from coursepay.api.principal import require_principal
 from coursepay.api.request_parsing import parse_json_body, query_int
 from coursepay.api.resolver import make_resolver
 from coursepay.api.responses import json_response
+from coursepay.billing.admin_views import AdminPayments, payment_filters
 from coursepay.billing.core import BillingCore
 from coursepay.billing.customers import CustomerDirectory
+from coursepay.billing.summary import DailySummary
 from coursepay.observability import logger, metrics, tracer
 from coursepay.reconciliation.sessions import CheckoutSessionRecovery
 from coursepay.refunds.repository import RefundRequestsRepository
@@ -60,6 +65,7 @@ class Services(BaseModel, arbitrary_types_allowed=True):
     queries: TrackQueries
     purchases: TrackPurchases
     refunds: RefundService
+    admin: AdminPayments
 
 
 @cache
@@ -82,6 +88,7 @@ def service() -> Services:
                 settings.stripe_events_table, settings.event_bus_name)).recover_checkout_session),
         refunds=RefundService(payments, RefundRequestsRepository(settings.payments_table), core.audit, core.stripe,
                               core.publish),
+        admin=AdminPayments(payments, core.enrollments, DailySummary(settings.payments_table)),
     )
 
 
@@ -167,6 +174,29 @@ def list_refund_requests() -> dict[str, Any]:
     requests, next_cursor = service().refunds.list(admin, status, limit=query_int(event, "limit"),
                                                    cursor=event.get_query_string_value("cursor") or None)
     return {"items": [r.model_dump() for r in requests], "next_cursor": next_cursor}
+
+
+@app.get("/admin/payments")
+def search_payments() -> dict[str, Any]:
+    admin = _principal()
+    event = app.current_event
+    query = {name: event.get_query_string_value(name) for name in ("status", "kind", "user_id", "from", "to")}
+    payments, next_cursor = service().admin.search(admin, payment_filters(query, query_int(event, "limit")),
+                                                   event.get_query_string_value("cursor") or None)
+    return {"items": [p.model_dump() for p in payments], "next_cursor": next_cursor}
+
+
+@app.get("/admin/summary")
+def money_summary() -> dict[str, Any]:
+    admin = _principal()
+    event = app.current_event
+    query = {name: event.get_query_string_value(name) for name in ("from", "to")}
+    return service().admin.summary(admin, payment_filters(query, None)).model_dump()
+
+
+@app.get("/admin/users/<user_id>")
+def user_overview(user_id: str) -> dict[str, Any]:
+    return service().admin.user_overview(_principal(), user_id)
 
 
 @app.post("/admin/refund-requests/<request_id>/approve")
