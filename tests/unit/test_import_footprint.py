@@ -55,16 +55,21 @@ TRACER_PROBE = """
 import sys
 import coursepay.observability
 from aws_xray_sdk.core.patcher import _PATCHED_MODULES
-print(sorted(_PATCHED_MODULES), sorted(m for m in ("pg8000", "requests", "sqlite3", "httpx") if m in sys.modules))
+at_import = sorted(_PATCHED_MODULES), "botocore.client" in sys.modules
+from coursepay import aws_clients
+aws_clients.eventbridge()
+print(at_import, sorted(_PATCHED_MODULES),
+      sorted(m for m in ("pg8000", "requests", "sqlite3", "httpx") if m in sys.modules))
 """
 
 
-def test_the_tracer_patches_only_the_aws_sdk():
+def test_the_tracer_patches_only_the_aws_sdk_and_only_when_a_client_is_made():
     # Patching every module the X-Ray SDK supports would import pg8000, requests and sqlite3 into every cold
-    # start. LAMBDA_TASK_ROOT is set because outside Lambda the tracer disables itself and patches nothing.
+    # start; patching botocore at import would load botocore.client (~230 ms) before any request needs it.
+    # LAMBDA_TASK_ROOT is set because outside Lambda the tracer disables itself and patches nothing.
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": f"{ROOT / 'layers/common'}{os.pathsep}{ROOT}",
-           "LAMBDA_TASK_ROOT": str(ROOT), "AWS_LAMBDA_FUNCTION_NAME": "footprint", "AWS_REGION": "us-east-1"}
+           "LAMBDA_TASK_ROOT": str(ROOT), "AWS_LAMBDA_FUNCTION_NAME": "footprint", "AWS_DEFAULT_REGION": "us-east-1"}
     result = subprocess.run([sys.executable, "-c", TRACER_PROBE], env=env, cwd=ROOT,
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "['botocore'] []"
+    assert result.stdout.strip() == "([], False) ['botocore'] []"
