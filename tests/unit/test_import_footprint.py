@@ -1,5 +1,6 @@
 """A function that cannot call Stripe (template.yaml gives it no Stripe key) must not import the Stripe SDK,
-and importing any handler must not create clients or read settings (no side effects at import)."""
+importing any handler must not create clients or read settings (no side effects at import), and a handler's
+init as Lambda runs it leaves the AWS SDK and the other first-use modules to the first request that needs them."""
 
 from __future__ import annotations
 
@@ -51,20 +52,48 @@ def test_importing_a_handler_is_free_of_side_effects_and_of_unneeded_sdks(logica
         assert stripe_imported == "False"
 
 
+# What no handler's init may load (issue 13's import diet, each measured by bench/cold_start.py): boto3 and
+# botocore's client machinery (~230 ms), Powertools' parameters package (imports boto3 via its AppConfig
+# provider), Jinja2 (the first e-mail builds it). They load at the first request that needs them.
+DEFERRED = ("boto3", "botocore.client", "aws_lambda_powertools.utilities.parameters", "jinja2", "stripe")
+LAMBDA_PROBE = """
+import sys
+import functions.{directory}.app
+print(sorted(m for m in {deferred!r} if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_a_handler_init_as_lambda_runs_it_defers_the_aws_sdk_and_other_first_use_modules(logical_id):
+    # LAMBDA_TASK_ROOT makes the tracer (and the X-Ray SDK) run as in Lambda, where tracing is on.
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": f"{ROOT / 'layers/common'}{os.pathsep}{ROOT}",
+           "LAMBDA_TASK_ROOT": str(ROOT), "AWS_LAMBDA_FUNCTION_NAME": logical_id, "AWS_DEFAULT_REGION": "us-east-1"}
+    result = subprocess.run([sys.executable, "-c", LAMBDA_PROBE.format(directory=FUNCTIONS[logical_id],
+                                                                        deferred=DEFERRED)],
+                            env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 TRACER_PROBE = """
 import sys
 import coursepay.observability
 from aws_xray_sdk.core.patcher import _PATCHED_MODULES
-print(sorted(_PATCHED_MODULES), sorted(m for m in ("pg8000", "requests", "sqlite3", "httpx") if m in sys.modules))
+at_import = sorted(_PATCHED_MODULES), "botocore.client" in sys.modules
+from coursepay import aws_clients
+aws_clients.eventbridge()
+print(at_import, sorted(_PATCHED_MODULES),
+      sorted(m for m in ("pg8000", "requests", "sqlite3", "httpx") if m in sys.modules))
 """
 
 
-def test_the_tracer_patches_only_the_aws_sdk():
+def test_the_tracer_patches_only_the_aws_sdk_and_only_when_a_client_is_made():
     # Patching every module the X-Ray SDK supports would import pg8000, requests and sqlite3 into every cold
-    # start. LAMBDA_TASK_ROOT is set because outside Lambda the tracer disables itself and patches nothing.
+    # start; patching botocore at import would load botocore.client (~230 ms) before any request needs it.
+    # LAMBDA_TASK_ROOT is set because outside Lambda the tracer disables itself and patches nothing.
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": f"{ROOT / 'layers/common'}{os.pathsep}{ROOT}",
-           "LAMBDA_TASK_ROOT": str(ROOT), "AWS_LAMBDA_FUNCTION_NAME": "footprint", "AWS_REGION": "us-east-1"}
+           "LAMBDA_TASK_ROOT": str(ROOT), "AWS_LAMBDA_FUNCTION_NAME": "footprint", "AWS_DEFAULT_REGION": "us-east-1"}
     result = subprocess.run([sys.executable, "-c", TRACER_PROBE], env=env, cwd=ROOT,
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "['botocore'] []"
+    assert result.stdout.strip() == "([], False) ['botocore'] []"

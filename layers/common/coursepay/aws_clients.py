@@ -1,4 +1,5 @@
-"""boto3 clients, created once per process and only when first used (cold starts stay small).
+"""boto3 clients, created once per process and only when first used (cold starts stay small: boto3 and
+botocore are imported then, not at init, and the X-Ray patch of botocore is applied then).
 
 boto3 honours AWS_ENDPOINT_URL, which is how the local stack points every function at moto's server.
 """
@@ -6,9 +7,8 @@ boto3 honours AWS_ENDPOINT_URL, which is how the local stack points every functi
 from __future__ import annotations
 
 from functools import cache
+from types import ModuleType
 from typing import TYPE_CHECKING
-
-import boto3
 
 if TYPE_CHECKING:
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
@@ -17,21 +17,33 @@ if TYPE_CHECKING:
     from mypy_boto3_ses import SESClient
 
 
+def traced_boto3() -> ModuleType:
+    """boto3, imported at first use, with botocore patched for X-Ray before any client of it calls AWS."""
+    import boto3
+
+    # imported here, not at the top: importing this module must not create the Powertools objects (they read
+    # their POWERTOOLS_* settings when created)
+    from coursepay.observability import trace_aws_sdk
+
+    trace_aws_sdk()
+    return boto3
+
+
 @cache
 def dynamodb() -> DynamoDBServiceResource:
-    return boto3.resource("dynamodb")
+    return traced_boto3().resource("dynamodb")
 
 
 @cache
 def eventbridge() -> EventBridgeClient:
-    return boto3.client("events")
+    return traced_boto3().client("events")
 
 
 @cache
 def cognito() -> CognitoIdentityProviderClient:
-    return boto3.client("cognito-idp")
+    return traced_boto3().client("cognito-idp")
 
 
 @cache
 def ses() -> SESClient:
-    return boto3.client("ses")
+    return traced_boto3().client("ses")

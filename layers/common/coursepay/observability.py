@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cache
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -20,10 +21,18 @@ from aws_lambda_powertools.metrics.base import SingleMetric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 logger = Logger()
-# Only the AWS SDK is traced. The default (patch every module the X-Ray SDK supports) imports and wraps
-# requests, httplib, sqlite3 and pg8000 at init: pg8000 alone is ~140 ms of a cold start (bench/cold_start.py).
-tracer = Tracer(patch_modules=("botocore",))
+# Only the AWS SDK is traced, and it is patched when the first AWS client is made (``trace_aws_sdk``), not at
+# import: the default (patch every module the X-Ray SDK supports) imports and wraps requests, httplib, sqlite3
+# and pg8000 at init (pg8000 alone ~140 ms), and even patching botocore alone imports botocore.client and its
+# docs machinery (~230 ms of the webhook's import under -X importtime; bench/cold_start.py).
+tracer = Tracer(auto_patch=False)
 metrics = Metrics()
+
+
+@cache
+def trace_aws_sdk() -> None:
+    """Patch botocore for X-Ray, once per container; called wherever an AWS client is made (before its calls)."""
+    tracer.patch(("botocore",))
 
 # template.yaml's POWERTOOLS_METRICS_NAMESPACE (a template test holds them equal).
 NAMESPACE = "coursepay"
@@ -74,4 +83,5 @@ def record(figure: Figure, value: float = 1, **dimensions: str) -> None:
     print(json.dumps(metric.serialize_metric_set(), separators=(",", ":")))
 
 
-__all__ = ["FIGURES", "NAMESPACE", "WEBHOOK_OUTCOMES", "Figure", "logger", "metrics", "record", "tracer"]
+__all__ = ["FIGURES", "NAMESPACE", "WEBHOOK_OUTCOMES", "Figure", "logger", "metrics", "record", "trace_aws_sdk",
+           "tracer"]

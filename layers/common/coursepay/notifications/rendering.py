@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
-
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from typing import TYPE_CHECKING, Any
 
 from coursepay.notifications.money import format_amount
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,10 @@ class RenderedEmail:
 
 @cache
 def environment() -> Environment:
-    """Built once per container, at the first e-mail (templates are compiled on first use and kept)."""
+    """Built once per container, at the first e-mail (templates are compiled on first use and kept). Jinja2 is
+    imported here, not at init: the accounts function imports the mailer, and most of its requests send none."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
     env = Environment(
         loader=PackageLoader("coursepay.notifications", "templates"),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),

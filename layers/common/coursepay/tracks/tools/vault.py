@@ -14,7 +14,7 @@ import string
 from functools import cached_property
 from typing import Any
 
-import boto3
+from coursepay.aws_clients import traced_boto3
 
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -30,7 +30,7 @@ class CredentialVault:
 
     @cached_property
     def _kms(self) -> Any:  # once per container, at first use
-        return boto3.client("kms")
+        return traced_boto3().client("kms")
 
     @staticmethod
     def _context(user_id: str, track_id: str) -> dict[str, str]:
