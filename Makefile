@@ -49,10 +49,12 @@ openapi: venv
 	PYTHONPATH=layers/common $(PY) -m local.openapi
 
 # The cold-start table measures the make build artifact (and a Django peer in its own .bench/peer-venv); the
-# round-trip table counts each action's Stripe and AWS calls through the handlers (moto and the sandbox in-process).
+# round-trip table counts each action's Stripe and AWS calls through the handlers (moto and the sandbox in-process);
+# the load figures run 1,000 webhooks and 100 purchases through a fresh local stack (.bench/load-stack/stack.log).
 bench: build
 	$(PY) -m bench.cold_start
 	PYTHONPATH=layers/common $(PY) -m bench.round_trips
+	$(PY) -m bench.load
 
 # Regenerate the development lock from the current virtualenv.
 lock: venv

@@ -21,6 +21,7 @@ from moto import mock_aws
 
 from coursepay import aws_clients
 from coursepay.settings import load_settings
+from local.stack import moto_atomic
 from local.stack.provision import ProvisionedStack, provision
 from local.stack.sam import build_model
 
@@ -78,8 +79,9 @@ class UnitStack:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _moto_key_material_once() -> Iterator[None]:
-    """moto makes RSA key material for every Cognito user pool (re-deriving the primes of one bundled JWK) and
+def _moto_for_tests() -> Iterator[None]:
+    """One DynamoDB call at a time (``local.stack.moto_atomic``), and key material made once: moto makes RSA key
+    material for every Cognito user pool (re-deriving the primes of one bundled JWK) and
     every KMS key (a fresh 2048-bit key, even for a symmetric one): about half a second of each test's stack.
     The material is immutable and no test depends on its uniqueness, so one per session serves them all."""
     from joserfc import jwk
@@ -99,6 +101,7 @@ def _moto_key_material_once() -> Iterator[None]:
 
     patch.setattr(jwk.RSAKey, "import_key", import_key_once)
     patch.setattr(kms_models, "generate_private_key", functools.cache(kms_models.generate_private_key))
+    moto_atomic.apply()  # tests run concurrent invocations in threads, as the local stack's moto server does
     yield
     patch.undo()
 

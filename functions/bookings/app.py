@@ -2,7 +2,11 @@
 
 Public: GET /gigs, GET /gigs/{gigId}, GET /teachers/{teacherId}. Teachers (admins for any gig):
 POST/GET /teacher/gigs, GET/PATCH /teacher/gigs/{gigId}, POST /teacher/gigs/{gigId}/publish|pause|archive,
-POST /teacher/payouts/onboarding, GET /teacher/payouts, POST /teacher/payouts/login-link."""
+POST /teacher/payouts/onboarding, GET /teacher/payouts, POST /teacher/payouts/login-link.
+
+Bookings (signed in; coursepay.bookings.lifecycle decides who may act): POST /bookings/quote, POST /bookings,
+GET /bookings, GET /bookings/{bookingId}, POST /bookings/{bookingId}/confirm|decline|cancel|complete|report-problem.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,17 @@ from coursepay.api.principal import require_principal
 from coursepay.api.request_parsing import parse_json_body, parse_model
 from coursepay.api.resolver import make_resolver
 from coursepay.api.responses import responds
+from coursepay.bookings.booking_repository import BookingsRepository
+from coursepay.bookings.booking_requests import (
+    BookingListQuery,
+    BookingRequest,
+    ProblemReport,
+    QuoteRequest,
+    ReasonRequest,
+)
+from coursepay.bookings.booking_views import BookingView
+from coursepay.bookings.bookings import Booking, BookingPage, view_for
+from coursepay.bookings.lifecycle import BookingService
 from coursepay.bookings.models import (
     DashboardLink,
     Gig,
@@ -28,12 +43,17 @@ from coursepay.bookings.models import (
     PayoutStatusView,
     TeacherProfileView,
 )
+from coursepay.bookings.paid_cancellation import PaidCancellations
 from coursepay.bookings.payouts import TeacherPayouts
 from coursepay.bookings.payouts_repository import PayoutAccountsRepository
+from coursepay.bookings.quote import Quote
+from coursepay.bookings.recorder import BookingRecorder
 from coursepay.bookings.repository import GigsRepository
 from coursepay.bookings.requests import CreateGigRequest, GigQuery, OnboardingRequest, UpdateGigRequest
+from coursepay.bookings.rules import BookingRules
 from coursepay.bookings.service import GigService, public_view
 from coursepay.bookings.settings import BookingsSettings
+from coursepay.events.publisher import EventPublisher
 from coursepay.identity import TEACHERS, Principal
 from coursepay.observability import logger, metrics, tracer
 from coursepay.settings import load_settings
@@ -63,6 +83,15 @@ def payouts() -> TeacherPayouts:
     return TeacherPayouts(PayoutAccountsRepository(settings.bookings_table), stripe_provider(settings),
                           AuditTrail(settings.audit_table), settings.allowed_redirect_origins)
 
+
+@cache
+def bookings() -> BookingService:
+    settings = load_settings(BookingsSettings)
+    recorder = BookingRecorder(AuditTrail(settings.audit_table), EventPublisher(settings.event_bus_name).publish)
+    repository = BookingsRepository(settings.bookings_table)
+    return BookingService(repository, GigsRepository(settings.bookings_table), recorder,
+                          BookingRules.from_settings(settings),
+                          paid_cancellation=PaidCancellations(repository, recorder))  # refunded by the policy
 
 
 def _page(page: GigPage) -> Page[GigView]:
@@ -166,6 +195,82 @@ def payout_status() -> PayoutAccount:
 @responds(DashboardLink, HTTPStatus.CREATED)
 def login_link() -> DashboardLink:
     return payouts().login_link(_teacher())
+
+
+# ---------------------------------------------------------------------- bookings
+def _bookings_page(page: BookingPage) -> dict[str, Any]:
+    return {"items": [booking_view(booking) for booking in page.items], "next_cursor": page.next_cursor}
+
+
+def _signed_in() -> Principal:
+    return require_principal(app.current_event.raw_event)
+
+
+def booking_view(booking: Booking) -> dict[str, Any]:
+    return view_for(booking, _signed_in())
+
+
+@app.post("/bookings/quote")
+@responds(Quote)
+def quote_booking() -> Quote:
+    _signed_in()
+    return bookings().quote(parse_json_body(QuoteRequest, app.current_event))
+
+
+@app.post("/bookings")
+@responds(BookingView, HTTPStatus.CREATED)
+def request_booking() -> dict[str, Any]:
+    principal = _signed_in()
+    request = parse_json_body(BookingRequest, app.current_event)
+    booking = bookings().request(principal, request, app.current_event.headers.get("idempotency-key"))
+    metrics.add_metric(name="BookingsRequested", unit="Count", value=1)
+    return booking_view(booking)
+
+
+@app.get("/bookings")
+@responds(Page[BookingView])
+def list_bookings() -> dict[str, Any]:
+    query = parse_model(BookingListQuery, app.current_event.query_string_parameters or {})
+    return _bookings_page(bookings().list(_signed_in(), query))
+
+
+@app.get("/bookings/<booking_id>")
+@responds(BookingView)
+def get_booking(booking_id: str) -> dict[str, Any]:
+    return booking_view(bookings().get(_signed_in(), booking_id))
+
+
+@app.post("/bookings/<booking_id>/confirm")
+@responds(BookingView)
+def confirm_booking(booking_id: str) -> dict[str, Any]:
+    return booking_view(bookings().confirm(_signed_in(), booking_id))
+
+
+@app.post("/bookings/<booking_id>/decline")
+@responds(BookingView)
+def decline_booking(booking_id: str) -> dict[str, Any]:
+    request = parse_json_body(ReasonRequest, app.current_event)
+    return booking_view(bookings().decline(_signed_in(), booking_id, request.reason))
+
+
+@app.post("/bookings/<booking_id>/cancel")
+@responds(BookingView)
+def cancel_booking(booking_id: str) -> dict[str, Any]:
+    request = parse_json_body(ReasonRequest, app.current_event)
+    return booking_view(bookings().cancel(_signed_in(), booking_id, request.reason))
+
+
+@app.post("/bookings/<booking_id>/complete")
+@responds(BookingView)
+def complete_booking(booking_id: str) -> dict[str, Any]:
+    return booking_view(bookings().complete(_signed_in(), booking_id))
+
+
+@app.post("/bookings/<booking_id>/report-problem")
+@responds(BookingView)
+def report_problem(booking_id: str) -> dict[str, Any]:
+    report = parse_json_body(ProblemReport, app.current_event)
+    return booking_view(bookings().report_problem(_signed_in(), booking_id, report))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -53,7 +53,7 @@ from coursepay.tracks.models import (
     TrackView,
 )
 from coursepay.tracks.progress import ProgressRepository
-from coursepay.tracks.purchases import OpenPurchases, TrackPurchases
+from coursepay.tracks.purchases import TrackPurchases
 from coursepay.tracks.service import TrackQueries
 from coursepay.tracks.settings import PaymentsSettings
 from coursepay.tracks.signups import SignupsRepository
@@ -84,7 +84,6 @@ def service() -> Services:
         purchases=TrackPurchases(
             core=core, tracks=tracks, customers=CustomerDirectory(settings.accounts_table, core.stripe),
             accounts=AccountsRepository(settings.accounts_table), signups=SignupsRepository(settings.payments_table),
-            open_purchases=OpenPurchases(settings.payments_table),
             publishable_key=lambda: publishable_key(settings.stripe_api_key_secret_id),
             terms_version=settings.terms_version,
             recover_session=CheckoutSessionRecovery(core.stripe, StripeEventRelay.for_resources(

@@ -8,6 +8,7 @@ import sys
 import threading
 from types import FrameType
 
+from local.stack.lambda_runtime import DEFAULT_MAX_WORKERS, MAX_WORKERS_ENV
 from local.stack.stack import LocalStack
 
 
@@ -26,7 +27,14 @@ def main(argv: list[str] | None = None) -> int:
         "--schedule-interval", type=float, default=None, metavar="SECONDS",
         help="run every Schedule event this often (default: the template's rate)",
     )
+    parser.add_argument(
+        "--max-workers-per-function", type=int, default=None, metavar="N",
+        help=f"execution environments per function, started on demand (default ${MAX_WORKERS_ENV} or "
+        f"{DEFAULT_MAX_WORKERS})",
+    )
     args = parser.parse_args(argv)
+    if args.max_workers_per_function is not None and args.max_workers_per_function < 1:
+        parser.error("--max-workers-per-function must be at least 1")
     overrides = dict(item.split("=", 1) for item in args.parameter)
 
     stopping = threading.Event()
@@ -46,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         warm=True,
         echo_logs=not args.quiet,
         schedule_interval=args.schedule_interval,
+        max_workers_per_function=args.max_workers_per_function,
     )
     try:
         stack.start()

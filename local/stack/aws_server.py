@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from local.stack import moto_atomic, moto_speedups
 from local.stack.ses_messages import sent_messages
 
 SES_MESSAGES_PATH = "/_local/ses/messages"
@@ -59,11 +60,13 @@ def main(argv: list[str] | None = None) -> None:
     # Ctrl-C reaches the whole process group; the stack stops us after its pollers (by closing stdin).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call drowns the stack log
-    app = _LocalEndpoints(DomainDispatcherApplication(create_backend_app))
+    moto_speedups.apply()
+    moto_atomic.apply()
+    app = _LocalEndpoints(moto_speedups.dispatcher(create_backend_app))
     server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
     threading.Thread(target=_exit_when_parent_goes, args=(sys.stdin.buffer,), daemon=True).start()
     print(f"READY {server.server_port}", flush=True)

@@ -1,33 +1,43 @@
 """Runs the template's functions locally: one process per execution environment, as in Lambda.
 
-Each function gets a small pool of worker processes (:mod:`local.stack.lambda_worker`), spawned on demand
-up to ``max_workers`` and kept warm. A worker sees only the environment the template gives the function plus
-what the Lambda runtime sets and what a local run needs (moto endpoint, dummy credentials). Invocations
-past the function's Timeout kill the worker, as Lambda does with a timed-out sandbox; a crashed worker is
-replaced on the next invocation.
+Each function gets a pool of worker processes (:mod:`local.stack.lambda_worker`) that scales as Lambda scales
+execution environments: an invocation takes an idle warm worker (the most recently used one), or, when every
+worker is busy, starts a new one - a new process, so a full cold start (init) - up to ``max_workers`` per
+function; past that limit invocations wait for a worker to free up (locally nothing is throttled). One worker
+of a function initialises at a time (Lambda's environments each have their own CPU; here all share the
+machine's cores, and eight inits at once on two cores each took ~8 times as long, past the 10 s init limit
+under load): the invocations waiting meanwhile take whichever worker is free first. A worker
+idle for ``idle_timeout_s`` is retired, as Lambda recycles idle environments, so a burst's extra workers do
+not stay around. A worker sees only the environment the template gives the function plus what the Lambda
+runtime sets and what a local run needs (moto endpoint, dummy credentials). Invocations past the function's
+Timeout kill the worker, as Lambda does with a timed-out sandbox; a crashed worker is replaced on the next
+invocation.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import select
-import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local.stack.lambda_worker import read_message, write_message
 from local.stack.sam import FunctionSpec
 from local.stack.template import TemplateError
+from local.stack.worker_process import LogSink, WorkerProcess
 
-WORKER_SCRIPT = Path(__file__).with_name("lambda_worker.py")
-INIT_TIMEOUT_S = 10.0  # Lambda's limit for the init phase of on-demand environments
+# Workers per function: one per core (at least 2). The stack is CPU-bound: on 2 cores, 8 workers per function
+# made every load figure worse than 2 (README, "The local stack under load"); `--max-workers-per-function` or
+# this variable changes it.
+MAX_WORKERS_ENV = "LOCAL_STACK_MAX_WORKERS_PER_FUNCTION"
+DEFAULT_MAX_WORKERS = max(2, os.cpu_count() or 2)
+INITS_AT_ONCE = 1  # per function (see above)
+IDLE_TIMEOUT_S = 300.0  # Lambda keeps an idle environment for minutes, not for ever
 DUMMY_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -43,8 +53,6 @@ RESERVED_VARIABLES = frozenset(
         "AWS_SESSION_TOKEN", "LAMBDA_RUNTIME_DIR", "LAMBDA_TASK_ROOT",
     }
 )  # fmt: skip
-
-LogSink = Callable[[str], None]
 
 
 def function_environment(
@@ -89,126 +97,6 @@ class Invocation:
     duration_ms: float
 
 
-class _Worker:
-    """One worker process and its two pipes."""
-
-    def __init__(self, spec: FunctionSpec, environment: dict[str, str], python: str, log: LogSink) -> None:
-        self.spec = spec
-        child_requests, self._requests = os.pipe()
-        self._responses, child_responses = os.pipe()
-        self.process = subprocess.Popen(
-            [python, "-u", str(WORKER_SCRIPT), str(child_requests), str(child_responses)],
-            env=environment,
-            cwd=spec.code_dir,
-            pass_fds=(child_requests, child_responses),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        os.close(child_requests)
-        os.close(child_responses)
-        self.pid = self.process.pid
-        self.code_version = 0.0  # newest source mtime when spawned (set by the pool)
-        self._initialised = False
-        self._log_thread = threading.Thread(
-            target=self._forward_logs, args=(log,), name=f"log-{spec.logical_id}-{self.pid}", daemon=True
-        )
-        self._log_thread.start()
-
-    def _forward_logs(self, log: LogSink) -> None:
-        assert self.process.stdout is not None
-        for raw in self.process.stdout:
-            log(f"[{self.spec.logical_id}] {raw.decode(errors='replace').rstrip()}")
-
-    @property
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def initialise(self) -> dict[str, Any] | None:
-        """Wait for the worker's init report; None when ready, else the init error (the worker has exited)."""
-        if self._initialised:
-            return None
-        limit = max(INIT_TIMEOUT_S, self.spec.timeout_s)
-        ready, _, _ = select.select([self._responses], [], [], limit)
-        report = read_message(self._responses) if ready else None
-        if report is None or not report["ok"]:
-            self.kill()
-            if not ready:
-                return {"errorType": "Sandbox.Timedout", "errorMessage": f"Init timed out after {limit:.2f} seconds"}
-            return (
-                dict(report["payload"])
-                if report
-                else {"errorType": "Runtime.ExitError", "errorMessage": "Runtime exited during init"}
-            )
-        self._initialised = True
-        return None
-
-    def invoke(self, request_id: str, event: Any, invoked_arn: str) -> tuple[bool, Any]:
-        init_error = self.initialise()
-        if init_error is not None:
-            return False, {**init_error, "requestId": request_id}
-        deadline = time.time() + self.spec.timeout_s
-        try:
-            write_message(
-                self._requests,
-                {
-                    "request_id": request_id,
-                    "deadline_ms": int(deadline * 1000),
-                    "invoked_function_arn": invoked_arn,
-                    "event": event,
-                },
-            )
-        except (BrokenPipeError, OSError):
-            return False, self._exit_error(request_id)
-        ready, _, _ = select.select([self._responses], [], [], max(0.0, deadline - time.time()))
-        if not ready:
-            self.kill()
-            return False, {
-                "errorType": "Sandbox.Timedout",
-                "errorMessage": (
-                    f"RequestId: {request_id} Error: Task timed out after {self.spec.timeout_s:.2f} seconds"
-                ),
-            }
-        response = read_message(self._responses)
-        if response is None:  # the process ended mid-invocation
-            self.process.wait(timeout=5)
-            return False, self._exit_error(request_id)
-        return bool(response["ok"]), response["payload"]
-
-    def _exit_error(self, request_id: str) -> dict[str, str]:
-        code = self.process.poll()
-        return {
-            "errorType": "Runtime.ExitError",
-            "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: exit status {code}",
-        }
-
-    def kill(self) -> None:
-        if self.alive:
-            self.process.kill()
-        self.process.wait(timeout=5)
-        self._close_pipes()
-
-    def stop(self, grace_s: float = 2.0) -> None:
-        """EOF on the request pipe asks the worker to exit; then terminate, then kill."""
-        self._close_pipes()
-        try:
-            self.process.wait(timeout=grace_s)
-        except subprocess.TimeoutExpired:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=grace_s)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=grace_s)
-        self._log_thread.join(timeout=grace_s)
-
-    def _close_pipes(self) -> None:
-        for fd in (self._requests, self._responses):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self._requests = self._responses = -1
-
-
 class SourceWatcher:
     """Newest modification time of the files under some directories, looked at most once a second.
 
@@ -240,8 +128,30 @@ class SourceWatcher:
             return newest
 
 
+def max_workers_setting(environ: Mapping[str, str] = os.environ) -> int:
+    """The per-function worker limit: ``LOCAL_STACK_MAX_WORKERS_PER_FUNCTION`` when set, else the default."""
+    raw = environ.get(MAX_WORKERS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_WORKERS
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{MAX_WORKERS_ENV} must be a whole number of workers, got {raw!r}") from None
+    if value < 1:
+        raise ValueError(f"{MAX_WORKERS_ENV} must be at least 1, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class PoolStats:
+    workers: int  # alive or being started now
+    busy: int
+    peak_workers: int  # the most at any one time
+    cold_starts: int  # workers started so far (each one an init)
+
+
 class FunctionPool:
-    """Warm workers of one function; at most ``max_workers`` run at a time, further calls wait."""
+    """The workers of one function, scaled on demand up to ``max_workers``; further calls wait for one."""
 
     def __init__(
         self,
@@ -252,7 +162,11 @@ class FunctionPool:
         python: str,
         log: LogSink,
         watcher: SourceWatcher | None = None,
+        idle_timeout_s: float = IDLE_TIMEOUT_S,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if max_workers < 1:
+            raise ValueError(f"{spec.logical_id}: max_workers must be at least 1, got {max_workers}")
         self.spec = spec
         self._watcher = watcher or SourceWatcher()
         self._sources = (spec.code_dir, *spec.layer_dirs)
@@ -260,11 +174,16 @@ class FunctionPool:
         self.max_workers = max_workers
         self._python = python
         self._log = log
-        self._idle: list[_Worker] = []
+        self._idle_timeout_s = idle_timeout_s
+        self._clock = clock
+        self._idle: list[tuple[WorkerProcess, float]] = []  # (worker, idle since); the most recently used last
         self._count = 0  # workers alive or being spawned
+        self._initialising = 0
+        self._busy = 0
+        self._peak = 0
         self._closed = False
         self._condition = threading.Condition()
-        self._workers: list[_Worker] = []
+        self._workers: list[WorkerProcess] = []
         self.spawned_pids: list[int] = []
 
     def invoke(self, event: Any) -> Invocation:
@@ -279,45 +198,76 @@ class FunctionPool:
         self._log(f"[{self.spec.logical_id}] REPORT RequestId: {request_id} Duration: {duration:.1f} ms")
         return Invocation(request_id=request_id, ok=ok, payload=payload, duration_ms=duration)
 
-    def _acquire(self) -> _Worker:
+    def stats(self) -> PoolStats:
+        with self._condition:
+            return PoolStats(self._count, self._busy, self._peak, len(self.spawned_pids))
+
+    def _acquire(self) -> WorkerProcess:
         code_version = self._watcher.version(self._sources)
         with self._condition:
             while True:
                 if self._closed:
                     raise RuntimeError(f"{self.spec.logical_id}: the local stack is stopping")
+                self._retire_expired()
                 while self._idle:
-                    worker = self._idle.pop()
+                    worker, _ = self._idle.pop()  # the warmest one: the others age out
                     if worker.alive and worker.code_version >= code_version:
+                        self._busy += 1
                         return worker
                     if worker.alive:
                         self._log(f"[{self.spec.logical_id}] code changed: new execution environment")
                     self._discard(worker)
-                if self._count < self.max_workers:
+                if self._count < self.max_workers and self._initialising < INITS_AT_ONCE:  # all busy: scale out
                     self._count += 1
+                    self._initialising += 1
+                    self._busy += 1
+                    self._peak = max(self._peak, self._count)
                     break
                 self._condition.wait()
-        try:  # spawning takes a while: outside the lock
-            worker = _Worker(self.spec, self.environment, self._python, self._log)
-            worker.code_version = code_version
+        try:  # spawning and init take a while: outside the lock
+            worker = WorkerProcess(self.spec, self.environment, self._python, self._log)
         except BaseException:
             with self._condition:
                 self._count -= 1
-                self._condition.notify()
+                self._initialising -= 1
+                self._busy -= 1
+                self._condition.notify_all()
             raise
+        worker.code_version = code_version
         with self._condition:
             self._workers.append(worker)
             self.spawned_pids.append(worker.pid)
+            if self._count > 1:
+                self._log(f"[{self.spec.logical_id}] all {self._count - 1} workers busy: started worker {worker.pid}")
+        try:
+            worker.initialise()  # a failed init is kept by the worker: its invocation returns it
+        finally:
+            with self._condition:
+                self._initialising -= 1
+                self._condition.notify_all()  # the next environment may start now
         return worker
 
-    def _release(self, worker: _Worker) -> None:
+    def _release(self, worker: WorkerProcess) -> None:
         with self._condition:
+            self._busy -= 1
             if worker.alive and not self._closed:
-                self._idle.append(worker)
+                self._idle.append((worker, self._clock()))
             else:
                 self._discard(worker)
             self._condition.notify()
 
-    def _discard(self, worker: _Worker) -> None:
+    def _retire_expired(self) -> None:
+        """Stop the workers idle longer than the timeout (called with the lock held)."""
+        now = self._clock()
+        expired = [worker for worker, since in self._idle if now - since >= self._idle_timeout_s]
+        if not expired:
+            return
+        self._idle = [(worker, since) for worker, since in self._idle if worker not in expired]
+        for worker in expired:
+            self._log(f"[{self.spec.logical_id}] worker {worker.pid} idle for {self._idle_timeout_s:.0f} s: retired")
+            self._discard(worker)
+
+    def _discard(self, worker: WorkerProcess) -> None:
         # A dead worker (crash, timeout kill) frees its slot; the next call spawns a fresh one.
         self._count -= 1
         if worker in self._workers:
@@ -353,7 +303,7 @@ class LambdaRuntime:
         region: str,
         aws_endpoint: str,
         log: LogSink,
-        max_workers: int = 2,
+        max_workers: int = DEFAULT_MAX_WORKERS,
         python: str = sys.executable,
     ) -> None:
         watcher = SourceWatcher()  # one for all pools: they share the layer

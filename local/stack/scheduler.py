@@ -3,12 +3,15 @@ the event EventBridge sends ("Scheduled Event", or the event's ``Input``), first
 start and then every interval (the template's ``rate(...)`` unless the stack overrides it).
 
 ``run_now(function)`` runs a function's schedules once, at once, and returns when they finished: the
-control route ``POST /_local/schedules/{FunctionLogicalId}/run`` (``run_now_response``) uses it. Runs of one
+control route ``POST /_local/schedules/{FunctionLogicalId}/run`` (``run_now_response``) uses it; with
+``?at=<ISO time>`` the run's event says it is that moment (``time``), so a function that takes "now" from its
+event (BookingsSchedulerFunction) can be run as of later without waiting. Runs of one
 schedule never overlap locally (a periodic run due during a ``run_now`` waits for it).
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -19,6 +22,8 @@ from typing import Any
 from local.stack.api_gateway import HttpResponse
 from local.stack.lambda_runtime import Invocation
 from local.stack.sam import ScheduleSource
+
+_ISO_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
 
 Invoker = Callable[[str, dict[str, Any]], Invocation]
 
@@ -70,9 +75,10 @@ class Scheduler:
     def functions(self) -> set[str]:
         return {schedule.function for schedule in self._schedules}
 
-    def run_now(self, function: str) -> list[ScheduledRun]:
-        """Run every schedule of ``function`` once now; [] when it has none."""
-        return [self._run(schedule) for schedule in self._schedules if schedule.function == function]
+    def run_now(self, function: str, *, at: str | None = None) -> list[ScheduledRun]:
+        """Run every schedule of ``function`` once now (its event's ``time`` ``at`` when given); [] when it has
+        none."""
+        return [self._run(schedule, at) for schedule in self._schedules if schedule.function == function]
 
     def stop(self) -> None:
         self._stopping.set()
@@ -86,14 +92,14 @@ class Scheduler:
             except Exception as error:  # the runtime is stopping: nothing left to schedule
                 self._log(f"[schedule] {schedule.function}.{schedule.event_name}: not run ({error!r})")
 
-    def _run(self, schedule: ScheduleSource) -> ScheduledRun:
+    def _run(self, schedule: ScheduleSource, at: str | None = None) -> ScheduledRun:
         with self._locks[id(schedule)]:
-            invocation = self._invoke(schedule.function, self.event(schedule))
+            invocation = self._invoke(schedule.function, self.event(schedule, at))
         outcome = "ok" if invocation.ok else f"FAILED {invocation.payload}"
         self._log(f"[schedule] {schedule.function}.{schedule.event_name}: {outcome} ({invocation.duration_ms:.0f} ms)")
         return ScheduledRun(schedule.function, schedule.event_name, invocation)
 
-    def event(self, schedule: ScheduleSource) -> dict[str, Any]:
+    def event(self, schedule: ScheduleSource, at: str | None = None) -> dict[str, Any]:
         if schedule.input is not None:
             return dict(schedule.input) if isinstance(schedule.input, dict) else schedule.input
         rule = f"{self._stack_name}-{schedule.function}{schedule.event_name}"
@@ -103,17 +109,20 @@ class Scheduler:
             "detail-type": "Scheduled Event",
             "source": "aws.events",
             "account": self._account_id,
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "time": at or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "region": self._region,
             "resources": [f"arn:aws:events:{self._region}:{self._account_id}:rule/{rule}"],
             "detail": {},
         }
 
 
-def run_now_response(scheduler: Scheduler, function: str) -> HttpResponse:
-    """``POST /_local/schedules/{FunctionLogicalId}/run``: the function's schedules run once now; answers when they
-    finished (200, or 500 when an invocation failed), 404 for a function without a Schedule event."""
-    runs = scheduler.run_now(function)
+def run_now_response(scheduler: Scheduler, function: str, at: str | None = None) -> HttpResponse:
+    """``POST /_local/schedules/{FunctionLogicalId}/run[?at=<ISO time>]``: the function's schedules run once now;
+    answers when they finished (200, or 500 when an invocation failed), 404 for a function without a Schedule
+    event, 400 for an ``at`` that is not an ISO-8601 UTC time."""
+    if at is not None and not _ISO_UTC.fullmatch(at):
+        return HttpResponse.json(400, {"message": "at: must be an ISO-8601 UTC time, e.g. 2026-12-07T09:00:00Z"})
+    runs = scheduler.run_now(function, at=at)
     if not runs:
         known = sorted(scheduler.functions())
         return HttpResponse.json(404, {"message": f"{function} has no Schedule event (scheduled: {known})"})

@@ -19,13 +19,14 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import parse_qs, urlsplit
 
 import boto3
 
 from local.stack.api_docs import DOCS_PATH, OPENAPI_PATH, ApiDocs
 from local.stack.api_gateway import ApiGateway, ApiServer, HttpResponse
 from local.stack.jwt_authorizer import JwtAuthorizer, http_jwks_fetcher
-from local.stack.lambda_runtime import DUMMY_CREDENTIALS, LambdaRuntime
+from local.stack.lambda_runtime import DUMMY_CREDENTIALS, LambdaRuntime, max_workers_setting
 from local.stack.learning_tools import LearningTools
 from local.stack.outbox import OUTBOX_JSON_PATH, OUTBOX_PATH, Outbox
 from local.stack.provision import ProvisionedStack, provision
@@ -95,12 +96,13 @@ class LocalStack:
         host: str = "127.0.0.1",
         region: str = DEFAULT_REGION,
         stack_name: str = DEFAULT_STACK_NAME,
-        max_workers_per_function: int = 2,
+        max_workers_per_function: int | None = None,
         warm: bool = False,
         echo_logs: bool = False,
         schedule_interval: float | None = None,
     ) -> None:
-        """``schedule_interval``: seconds between runs of every ``Schedule`` event (None: the template's rate)."""
+        """``schedule_interval``: seconds between runs of every ``Schedule`` event (None: the template's rate);
+        ``max_workers_per_function``: how far each function scales out (None: ``max_workers_setting()``)."""
         self._ports = {"api": api_port, "aws": aws_port, "stripe": stripe_port}
         self._seed = seed
         self.state_dir = Path(state_dir).resolve()
@@ -109,7 +111,7 @@ class LocalStack:
         self.host = host
         self.region = region
         self.stack_name = stack_name
-        self._max_workers = max_workers_per_function
+        self._max_workers = max_workers_per_function or max_workers_setting()
         self._warm = warm
         self._echo = echo_logs
         self._schedule_interval = schedule_interval
@@ -375,7 +377,8 @@ class LocalStack:
 
     def _run_schedule(self, request: Any, parameters: dict[str, str]) -> HttpResponse:
         assert self.scheduler is not None
-        return run_now_response(self.scheduler, parameters["function"])
+        at = parse_qs(urlsplit(request.target).query).get("at", [None])[0]
+        return run_now_response(self.scheduler, parameters["function"], at)
 
     def seed_context(self) -> SeedContext:
         assert self.runtime is not None

@@ -5,32 +5,17 @@ read from the stack's outbox (/_local/outbox.json), as a person reads their inbo
 from __future__ import annotations
 
 import uuid
-from typing import Any
-
-import requests
 
 from tests.support.accounts import link_token, outbox_mails, register_verified
+from tests.support.purchases import buy
 
 PASSWORD = "Str0ngPassword"
-
-
-def signup_paid(api: Any, stack: Any, email: str) -> str:
-    """A payment-first purchase of DP, paid the way the hosted page pays; returns the Checkout Session id."""
-    body = {"success_url": f"{stack.api_url}/payment/success", "cancel_url": f"{stack.api_url}/get-started",
-            "accepted_terms_version": str(stack.parameters["TermsVersion"])}
-    created = api.post("/tracks/DP/signup-checkout", json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
-    assert created.status_code == 201, created.text
-    session_id = str(created.json()["session_id"])
-    paid = requests.post(f"{stack.stripe_url}/_sandbox/checkout/sessions/{session_id}/complete", timeout=30, json={
-        "email": email, "name": "Nora Link", "card_number": "4242424242424242", "exp": "12/40", "cvc": "123"})
-    assert paid.json()["outcome"] == "complete", paid.text
-    return session_id
 
 
 def test_a_payment_first_buyer_sets_the_password_through_the_link_once_then_signs_in(api, stack, eventually,
                                                                                     login, aws):
     email = f"link-{uuid.uuid4().hex[:8]}@example.com"
-    signup_paid(api, stack, email)
+    buy(stack, api.session, email)
     [welcome] = eventually(lambda: outbox_mails(api, email, "Welcome to Data Professional"), timeout=30)
     assert "password:" not in welcome["body"].lower()
     assert "set-password?token=" in welcome["body"]
@@ -94,7 +79,7 @@ def test_registration_needs_consent_and_verification_and_the_export_holds_the_da
 def test_deleting_the_account_removes_sign_in_and_personal_data_and_keeps_the_payment(api, stack, eventually,
                                                                                       login, aws):
     email = f"delete-{uuid.uuid4().hex[:8]}@example.com"
-    session_id = signup_paid(api, stack, email)
+    session_id = buy(stack, api.session, email)
     [welcome] = eventually(lambda: outbox_mails(api, email, "Welcome to Data Professional"), timeout=30)
     assert api.post("/auth/set-password", json={"token": link_token(welcome), "new_password": PASSWORD}).ok
     token = login(email, PASSWORD)["access_token"]

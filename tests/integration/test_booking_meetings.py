@@ -14,8 +14,8 @@ import requests
 from icalendar import Calendar
 
 from coursepay.bookings.bookings import Booking
+from coursepay.bookings.events import BOOKING_PAID
 from coursepay.events.envelope import Envelope
-from coursepay.meetings.booking_events import BOOKING_PAID
 from tests.support.booked_sessions import booked, booking_event, stored_item
 
 LINK = "Your session link: "

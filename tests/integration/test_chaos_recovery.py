@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from local.stack.stack import LocalStack
+from tests.support.purchases import buy
 
 PURCHASES = int(os.environ.get("CHAOS_PURCHASES", "100"))  # fewer for a quick local look
 CONCURRENCY = 8
@@ -32,27 +33,13 @@ def chaos(stack: LocalStack) -> Iterator[None]:
                       timeout=10).raise_for_status()
 
 
-def buy(stack: LocalStack, api: Any, email: str) -> str:
-    body: dict[str, str] = {"success_url": f"{stack.api_url}/payment/success",
-                            "cancel_url": f"{stack.api_url}/get-started"}
-    if "TermsVersion" in stack.parameters:  # a sign-up accepts the current terms
-        body["accepted_terms_version"] = str(stack.parameters["TermsVersion"])
-    signup = api.post("/tracks/DP/signup-checkout", headers={"Idempotency-Key": uuid.uuid4().hex}, json=body)
-    assert signup.status_code == 201, signup.text
-    session_id = str(signup.json()["session_id"])
-    paid = requests.post(f"{stack.stripe_url}/_sandbox/checkout/sessions/{session_id}/complete", timeout=60, json={
-        "email": email, "name": "Chaos Buyer", "card_number": "4242424242424242", "exp": "12/40", "cvc": "123"})
-    assert paid.json()["outcome"] == "complete", paid.text
-    return session_id
-
-
 def test_a_hundred_purchases_under_webhook_chaos_end_fulfilled_once_after_reconciliation(
         stack: LocalStack, api: Any, aws: Any, chaos: None, outbox: Callable[[], list[dict[str, Any]]],
         eventually: Callable[..., Any]) -> None:
     run = uuid.uuid4().hex[:6]
     emails = [f"chaos-{run}-{n:03d}@example.com" for n in range(PURCHASES)]
     with ThreadPoolExecutor(CONCURRENCY) as pool:
-        sessions = list(pool.map(lambda email: buy(stack, api, email), emails))
+        sessions = list(pool.map(lambda email: buy(stack, api.session, email), emails))
     flushed = requests.post(f"{stack.stripe_url}/_sandbox/webhooks/flush", json={"timeout": 60}, timeout=90)
     assert flushed.json()["flushed"], flushed.text
 

@@ -50,7 +50,8 @@ def test_create_shape_and_hosted_url(client, prices, sandbox) -> None:
 
 def test_payment_mode_completion(client, prices, control) -> None:
     cs = _session(client, prices, customer_creation="always", metadata={"user_id": "u1"},
-                  client_reference_id="ref-1", payment_intent_data={"metadata": {"enrollment": "e1"}})
+                  client_reference_id="ref-1",
+                  payment_intent_data={"metadata": {"enrollment": "e1"}, "transfer_group": "enrollment-e1"})
     outcome = control.complete(cs.id, email="ada@example.com", name="Ada Lovelace")
     assert outcome["outcome"] == "complete"
     assert outcome["redirect_url"] == f"https://app.example/success?session_id={cs.id}"
@@ -66,6 +67,7 @@ def test_payment_mode_completion(client, prices, control) -> None:
     assert pi.status == "succeeded"
     assert pi.amount == 4900
     assert pi.metadata.to_dict() == {"enrollment": "e1"}  # session metadata is not copied, as on Stripe
+    assert (pi.transfer_group, client.v1.charges.retrieve(pi.latest_charge).transfer_group) == ("enrollment-e1",) * 2
     customer = client.v1.customers.retrieve(done.customer)
     assert customer.email == "ada@example.com"
     assert pi.customer == customer.id

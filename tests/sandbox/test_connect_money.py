@@ -124,6 +124,7 @@ def test_refund_options_need_a_destination_charge(client) -> None:
 def test_separate_charge_and_transfer_with_source_transaction(client, account) -> None:
     pi = client.v1.payment_intents.create(params={"amount": 5_000, "currency": "usd", "confirm": True,
                                                   "payment_method": "pm_card_visa", "transfer_group": "order-7"})
+    assert [c.id for c in client.v1.charges.list(params={"transfer_group": "order-7"}).data] == [pi.latest_charge]
     with pytest.raises(stripe.InvalidRequestError) as exc:  # no available funds without a source transaction
         client.v1.transfers.create(params={"amount": 4_000, "currency": "usd", "destination": account.id})
     assert exc.value.code == "balance_insufficient"

@@ -7,8 +7,8 @@ import uuid
 from typing import Any
 
 from coursepay.bookings.bookings import Booking, public_view
+from coursepay.bookings.events import BOOKINGS_SOURCE, booking_event_id
 from coursepay.events.envelope import Envelope
-from coursepay.meetings.booking_events import BOOKINGS_SOURCE, booking_event_id
 
 
 def booked(teacher_id: str, student_id: str, **overrides: Any) -> Booking:

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from icalendar import Calendar
 
+from coursepay.bookings import events
 from coursepay.bookings.bookings import Booking
 from coursepay.events.envelope import Envelope
-from coursepay.meetings import booking_events as events
 from tests.support.booked_sessions import booked, booking_event
 from tests.support.tracks import consume, sent_emails
 

@@ -13,7 +13,7 @@ import pytest
 from local.stack.api_gateway import ApiGateway, HttpRequest, HttpResponse
 from local.stack.lambda_runtime import Invocation
 from local.stack.sam import HttpApiSpec, ScheduleSource, build_model, rate_seconds
-from local.stack.scheduler import Scheduler
+from local.stack.scheduler import Scheduler, run_now_response
 from local.stack.template import DEFAULT_TEMPLATE, Resolver, TemplateError, load_template
 
 
@@ -53,7 +53,7 @@ def scheduler(recorder: Recorder, schedules: list[ScheduleSource] | None = None,
                      interval_override_s=interval)
 
 
-def test_template_yaml_schedules_the_reconciliation_every_15_minutes() -> None:
+def test_template_yaml_schedules_the_reconciliation_every_15_minutes_and_the_bookings_every_5() -> None:
     template = load_template(DEFAULT_TEMPLATE)
     resolver = Resolver.for_template(template)
     for logical_id in template["Resources"]:  # physical ids as provisioning would record them
@@ -62,7 +62,8 @@ def test_template_yaml_schedules_the_reconciliation_every_15_minutes() -> None:
     resolver.refs["CommonLayer"] = "arn:layer"
     model = build_model(template, resolver)
     assert [(s.function, s.event_name, s.interval_s, s.enabled) for s in model.schedules] == [
-        ("ReconciliationFunction", "Every15Minutes", 900.0, True)]
+        ("ReconciliationFunction", "Every15Minutes", 900.0, True),
+        ("BookingsSchedulerFunction", "Every5Minutes", 300.0, True)]
 
 
 def test_a_schedule_runs_every_interval_with_eventbridges_scheduled_event() -> None:
@@ -106,6 +107,19 @@ def test_run_now_runs_the_functions_schedules_once_and_reports_them() -> None:
     assert recorder.calls[-1] == ("OtherFunction", {"mode": "deep"})  # a schedule's Input is the event
     assert runner.run_now("NoSuchFunction") == []
     assert runner.functions() == {"ReconciliationFunction", "OtherFunction"}
+
+
+def test_run_now_at_a_moment_gives_the_event_that_time_and_a_malformed_one_is_refused() -> None:
+    recorder = Recorder()
+    runner = scheduler(recorder)
+    response = run_now_response(runner, "ReconciliationFunction", "2030-01-02T03:04:05Z")
+    assert response.status == 200
+    assert recorder.calls[-1][1]["time"] == "2030-01-02T03:04:05Z"
+    run_now_response(runner, "ReconciliationFunction")
+    assert recorder.calls[-1][1]["time"] != "2030-01-02T03:04:05Z"  # without it: the clock
+    refused = run_now_response(runner, "ReconciliationFunction", "tomorrow")
+    assert (refused.status, len(recorder.calls)) == (400, 2)
+    assert "at:" in json.loads(refused.body)["message"]
 
 
 def test_an_interval_override_must_be_positive() -> None:

@@ -12,9 +12,9 @@ import pytest
 
 from coursepay.bookings.booking_repository import BookingsRepository
 from coursepay.bookings.bookings import Booking
+from coursepay.bookings.events import BOOKING_MEETING_CREATED, BOOKING_PAID
 from coursepay.events.envelope import Envelope
 from coursepay.events.publisher import EventPublisher
-from coursepay.meetings.booking_events import BOOKING_MEETING_CREATED, BOOKING_PAID
 from coursepay.meetings.interface import Meeting, MeetingSlot
 from coursepay.meetings.room_links import RoomLinkProvider
 from coursepay.meetings.service import MeetingService

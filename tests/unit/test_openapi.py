@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic import RootModel
+
 from coursepay.accounts.models import RegisterRequest
 from coursepay.subscriptions.models import CancelRequest
 from local.openapi import DOCUMENT, build_document, handler_contracts, render, template_api
@@ -72,7 +74,10 @@ def test_every_success_response_is_the_view_its_handler_declares() -> None:
                     continue
                 ref = answer["content"]["application/json"]["schema"]["$ref"]
                 component = schemas[ref.removeprefix("#/components/schemas/")]
-                assert list(component["properties"]) == list(declared.model.model_fields), route
+                if issubclass(declared.model, RootModel):  # one of several views (a booking's payment)
+                    assert len(component["anyOf"]) > 1, route
+                else:
+                    assert list(component["properties"]) == list(declared.model.model_fields), route
 
 
 def test_views_leave_internals_out_and_lists_share_one_page_shape() -> None:

@@ -36,6 +36,10 @@ def http_ok(status: int) -> Callable[[dict[str, Any]], None]:
     return check
 
 
+def assert_complete(report: dict[str, Any]) -> None:
+    assert report["complete"] is True, report  # a run with nothing due goes through the whole (empty) index
+
+
 def no_batch_failures(response: dict[str, Any]) -> None:
     assert response == {"batchItemFailures": []}
 
@@ -103,6 +107,8 @@ SAMPLES: dict[str, tuple[str, str, Callable[..., dict[str, Any]], Callable[[dict
     "accounts-login.json": ("AccountsFunction", "accounts",
                             lambda event, invoke: (register_and_verify(invoke), event)[1], http_ok(200)),
     "bookings-list-gigs.json": ("BookingsFunction", "bookings", lambda event, invoke: event, http_ok(200)),
+    "bookings-scheduler-scheduled.json": ("BookingsSchedulerFunction", "bookings_scheduler",
+                                          lambda event, invoke: event, assert_complete),
     "webhook-stripe-event.json": ("WebhookFunction", "webhook", lambda event, invoke: resign(event), http_ok(200)),
     "fulfilment-sqs-batch.json": ("FulfilmentFunction", "fulfilment", lambda event, invoke: (seed_tracks(), event)[1],
                                   no_batch_failures),

@@ -72,12 +72,15 @@ class NotificationsSettings(ConsumerSettings):
 
 class FulfilmentSettings(ConsumerSettings, AuditSettings, StripeSettings):
     accounts_table: str
-    bookings_table: str  # teachers' payout records (account.updated)
+    bookings_table: str  # teachers' payout records (account.updated), bookings' payments, transfers, refunds
     courses_table: str
     payments_table: str
     enrollments_table: str
     event_bus_name: str
     user_pool_id: str
+    # the booking cancellation refund policy (docs/engineering.md, "Booking cancellation refunds")
+    booking_full_refund_hours: int = Field(default=24, ge=0)
+    booking_late_refund_percent: int = Field(default=50, ge=0, le=100)
 
 
 

@@ -91,7 +91,8 @@ def _parse_line_items(app: Sandbox, p: Params, mode: str) -> list[Obj]:
 
 
 PI_DATA_KEYS = ("metadata", "description", "setup_future_usage", "application_fee_amount", "transfer_data",
-                "receipt_email", "statement_descriptor", "statement_descriptor_suffix", "capture_method")
+                "transfer_group", "receipt_email", "statement_descriptor", "statement_descriptor_suffix",
+                "capture_method")
 
 
 @api("POST", "/v1/checkout/sessions")
@@ -421,7 +422,7 @@ def complete_session(app: Sandbox, session: Obj, form: dict[str, Any]) -> Obj:
                 setup_future_usage=pd.str("setup_future_usage"),
                 application_fee_amount=pd.int("application_fee_amount"),
                 transfer_data={"destination": transfer.req("destination")} if "transfer_data" in pd else None,
-                receipt_email=pd.str("receipt_email") or email,
+                transfer_group=pd.str("transfer_group"), receipt_email=pd.str("receipt_email") or email,
                 statement_descriptor=pd.str("statement_descriptor"),
                 statement_descriptor_suffix=pd.str("statement_descriptor_suffix"),
                 capture_method=pd.str("capture_method") or "automatic_async",

@@ -70,6 +70,7 @@ def create_payment_intent(
     setup_future_usage: str | None = None,
     application_fee_amount: int | None = None,
     transfer_data: dict[str, Any] | None = None,
+    transfer_group: str | None = None,
     receipt_email: str | None = None,
     statement_descriptor: str | None = None,
     statement_descriptor_suffix: str | None = None,
@@ -124,7 +125,7 @@ def create_payment_intent(
         "statement_descriptor_suffix": statement_descriptor_suffix,
         "status": "requires_payment_method",
         "transfer_data": transfer_data,
-        "transfer_group": None,
+        "transfer_group": transfer_group,
         **(internal or {}),
     }
     app.add(pi)
@@ -231,7 +232,7 @@ def _charge(app: Sandbox, pi: Obj, pm: Obj, status: str, failure: cards.TestCard
         "status": status,
         "transfer_data": ({"amount": None, "destination": pi["transfer_data"]["destination"]}
                           if pi["transfer_data"] else None),
-        "transfer_group": None,
+        "transfer_group": pi["transfer_group"],  # a charge joins its PaymentIntent's group, as at Stripe
         "_card": card.number if card else None,
     }
     app.add(charge)
@@ -515,12 +516,12 @@ def payment_intents_create(req: Request) -> Obj:
         automatic_payment_methods=({"allow_redirects": apm.str("allow_redirects", "always"), "enabled": True}
                                    if apm.bool("enabled") else None),
         setup_future_usage=sfu, application_fee_amount=fee, transfer_data=transfer,
-        receipt_email=p.str("receipt_email"), statement_descriptor=p.str("statement_descriptor"),
+        transfer_group=p.str("transfer_group"), receipt_email=p.str("receipt_email"),
+        statement_descriptor=p.str("statement_descriptor"),
         statement_descriptor_suffix=p.str("statement_descriptor_suffix"),
         capture_method=capture_method(p) or "automatic_async",
     )
     pi["shipping"] = ship
-    pi["transfer_group"] = p.str("transfer_group")
     if requested is not None:
         pi["payment_method_options"]["card"]["request_three_d_secure"] = requested
     if pm is not None:

@@ -17,7 +17,7 @@ from http import HTTPStatus
 from typing import Any, ParamSpec
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 
 Params = ParamSpec("Params")
 _CONTRACT = "__response_contract__"
@@ -61,7 +61,7 @@ class ResponseContract:
         if not isinstance(body, Mapping):
             raise UndeclaredResponse(f"{where} declares {model.__name__} but returned {type(body).__name__}")
         undeclared = set(body) - set(model.model_fields)
-        if undeclared:
+        if undeclared and not issubclass(model, RootModel):  # a RootModel's alternatives refuse unknown keys
             raise UndeclaredResponse(f"{where}: {sorted(undeclared)} not in {model.__name__}")
         try:
             return model.model_validate(body)

@@ -158,9 +158,11 @@ class CheckoutSessions:
                 check_redirect(cancel_url, "cancel_url", self._origins))
 
     def open(self, buyer: Buyer, offer: Offer, *, success_url: str, cancel_url: str, channel: Channel = "checkout",
-             extra: dict[str, Any] | None = None, known: Slot[OpenPointer] | None = None) -> OpenedSession:
+             extra: dict[str, Any] | None = None, intent_data: dict[str, Any] | None = None,
+             known: Slot[OpenPointer] | None = None) -> OpenedSession:
         """The buyer's open session for this offer: the same one again, or a new one (the old one expired).
-        ``extra`` adds Checkout parameters of the kind's own (e.g. ``customer_creation`` for anonymous buyers);
+        ``extra`` adds Checkout parameters of the kind's own (e.g. ``customer_creation`` for anonymous buyers),
+        ``intent_data`` its own ``payment_intent_data`` (e.g. ``transfer_group``, ``setup_future_usage``);
         ``known`` is the session pointer when the caller read it already (:meth:`want_open_session`)."""
         success, cancel = self.check_urls(success_url, cancel_url)
         metadata = {**offer.metadata, "kind": offer.kind, "pricing": offer.pricing, "channel": channel,
@@ -169,7 +171,7 @@ class CheckoutSessions:
             "mode": offer.mode, "line_items": [{**offer.line_item, "quantity": 1}],
             "success_url": success, "cancel_url": cancel, "metadata": metadata,
             "subscription_data" if offer.mode == "subscription" else "payment_intent_data": {
-                "metadata": metadata, "description": offer.name},
+                "metadata": metadata, "description": offer.name, **(intent_data or {})},
             **(extra or {}),
         }
         if buyer.customer_id:

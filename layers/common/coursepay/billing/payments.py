@@ -20,7 +20,7 @@ from coursepay.storage.batches import BatchRead, ConditionalPut, Slot
 from coursepay.storage.dynamo import DynamoTable, item_to_model
 from coursepay.storage.retention import EXPIRY_ATTRIBUTE, record_expiry
 
-ProductKind = Literal["course", "track", "gig"]
+ProductKind = Literal["course", "track", "booking"]
 PaymentStatus = Literal["pending", "requires_action", "succeeded", "failed", "canceled", "refunded",
                         "partially_refunded"]
 # one_time: a one-off purchase; subscription_start: a subscription's first invoice; renewal: a later invoice.

@@ -4,7 +4,8 @@ Dispatch has two levels (docs/engineering.md, "Adding a product kind"):
 1. events that carry no product kind go by event type alone: money events (``charge.refunded``,
    ``charge.dispute.*``, ``refund.updated``) to the billing core, which finds the payment they concern and
    applies the kind's access policy (``coursepay.billing.money_events``); ``account.updated`` (a teacher's
-   Connect account) to ``coursepay.bookings.fulfilment``;
+   Connect account) to ``coursepay.bookings.fulfilment``; the booking lifecycle's ``booking.completed`` and
+   ``booking.cancelled`` (the teacher's transfer, the policy's refund) to ``coursepay.bookings.settlement``;
 2. every other event goes by (event type, the product kind the Stripe object carries in ``metadata.kind``)
    to the product context's handler. An event whose kind has no handler is recorded and acknowledged.
 
@@ -42,10 +43,12 @@ class ProductKind(Protocol):
 
 def product_kinds() -> dict[str, ProductKind]:
     """Each product kind's fulfilment module; imported here, at first use, not at import time."""
+    from coursepay.bookings import payment_fulfilment as bookings
     from coursepay.subscriptions import fulfilment as courses
     from coursepay.tracks import fulfilment as tracks
 
-    return {"course": cast(ProductKind, courses), "track": cast(ProductKind, tracks)}
+    return {"course": cast(ProductKind, courses), "track": cast(ProductKind, tracks),
+            "booking": cast(ProductKind, bookings)}
 
 
 def billing_core(settings: FulfilmentSettings) -> BillingCore:
@@ -120,5 +123,9 @@ def build_consumer() -> EventConsumer:
     for module in kinds.values():
         by_kind.update(module.handlers(settings, core))
     money = core.money_events({kind: module.access_policy(settings, core) for kind, module in kinds.items()})
-    handlers = consumer_handlers(by_kind, {**money.handlers(), **payout_account_updates(settings).handlers()})
+    from coursepay.bookings.settlement import booking_settlement
+
+    by_type = {**money.handlers(), **payout_account_updates(settings).handlers(),
+               **booking_settlement(settings, core).handlers()}
+    handlers = consumer_handlers(by_kind, by_type)
     return EventConsumer(CONSUMER_NAME, IdempotencyStore(settings.idempotency_table), handlers)

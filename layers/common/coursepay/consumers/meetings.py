@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from coursepay.bookings.booking_repository import BookingsRepository
+from coursepay.bookings.events import BOOKING_PAID
 from coursepay.consumers.runner import EventConsumer
 from coursepay.events.publisher import EventPublisher
-from coursepay.meetings.booking_events import BOOKING_PAID
 from coursepay.meetings.providers import meeting_provider
 from coursepay.meetings.service import MeetingService
 from coursepay.meetings.settings import MeetingsSettings

@@ -15,11 +15,12 @@ between the write and the publish must not lose it, and its id is deterministic
 from __future__ import annotations
 
 from coursepay.bookings.booking_repository import BookingsRepository
-from coursepay.bookings.bookings import Booking, public_view
+from coursepay.bookings.bookings import Booking
+from coursepay.bookings.events import BOOKING_MEETING_CREATED, booking_envelope
 from coursepay.errors import ConditionFailed, Conflict, NotFound
 from coursepay.events.envelope import Envelope
 from coursepay.events.publisher import EventPublisher
-from coursepay.meetings.booking_events import BOOKING_MEETING_CREATED, BookedSession, booking_envelope
+from coursepay.meetings.booking_events import BookedSession
 from coursepay.meetings.interface import Meeting, MeetingProvider, MeetingSlot
 from coursepay.observability import logger
 from coursepay.storage.audit import AuditEntry, AuditTrail
@@ -41,7 +42,7 @@ class MeetingService:
         booking = self._meeting_for(paid.booking_id, envelope)
         if booking is None:
             return
-        self._publisher.publish([booking_envelope(BOOKING_MEETING_CREATED, public_view(booking),
+        self._publisher.publish([booking_envelope(booking, BOOKING_MEETING_CREATED,
                                                   correlation_id=envelope.correlation_id or envelope.id)])
 
     def _meeting_for(self, booking_id: str, envelope: Envelope) -> Booking | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from coursepay.accounts.repository import AccountsRepository
-from coursepay.meetings import booking_events as bookings
+from coursepay.bookings import events as bookings
 from coursepay.notifications.booking_notices import BookingNotices
 from coursepay.notifications.mailer import Mailer
 from coursepay.notifications.postbox import Postbox

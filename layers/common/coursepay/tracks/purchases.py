@@ -2,35 +2,30 @@
 and the sign-up status the success page polls.
 
 The amount always comes from the catalogue; the request models refuse any amount or currency a client sends.
-Checkout Sessions go through the billing core's one checkout path (``coursepay.billing.checkout``). A
-PaymentIntent (no hosted page) gets the same double-click rule of its own: an ``OPEN#`` pointer per (user, track)
-remembers the current intent and its *generation*; a request reuses it while Stripe says it is still payable,
-and otherwise opens the next generation, with ``track-pi-<user>-<track>-g<generation>`` as idempotency key.
+Checkout Sessions go through the billing core's one checkout path (``coursepay.billing.checkout``), a
+PaymentIntent (no hosted page) through its one PaymentIntent path (``coursepay.billing.intents``): one intent
+per (user, track) whatever the number of clicks.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import re
 import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from coursepay.accounts.consent import require_current
 from coursepay.accounts.repository import AccountsRepository
 from coursepay.billing.checkout import Buyer, Offer, OpenedSession
 from coursepay.billing.core import BillingCore
 from coursepay.billing.customers import CustomerDirectory
-from coursepay.billing.payments import Payment
-from coursepay.clock import iso_now
-from coursepay.errors import ConditionFailed, Conflict, InvalidRequest, NotFound, PaymentDeclined
+from coursepay.billing.intents import IntentBuyer, IntentOffer
+from coursepay.errors import Conflict, InvalidRequest, NotFound, PaymentDeclined
 from coursepay.identity import ADMINS, STUDENTS, Principal
 from coursepay.observability import logger
-from coursepay.storage.dynamo import DynamoTable
-from coursepay.stripe_gateway.errors import stripe_errors
 from coursepay.tracks.catalogue import Track, TracksRepository
 from coursepay.tracks.models import (
     CheckoutRequest,
@@ -44,46 +39,14 @@ from coursepay.tracks.signups import Signup, SignupsRepository
 if TYPE_CHECKING:
     from coursepay.reconciliation.sessions import SessionRecovery
 
-Channel = Literal["payment_intent", "checkout", "signup"]
-PAYABLE_INTENT_STATES = frozenset({"requires_payment_method", "requires_confirmation", "requires_action", "processing"})
 RECOVERY_AFTER_SECONDS = 10
 CLIENT_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
 SESSION_ID = re.compile(r"^cs_[A-Za-z0-9_]{1,200}$")
 
 
-class OpenPurchases:
-    """``pk=OPEN#<user>#track#<track>#<channel>, sk=OPEN`` (payments table): the current attempt's payment id."""
-
-    def __init__(self, payments_table: str) -> None:
-        self._table = DynamoTable(payments_table)
-
-    @staticmethod
-    def _key(user_id: str, track_id: str, channel: Channel) -> dict[str, str]:
-        return {"pk": f"OPEN#{user_id}#track#{track_id}#{channel}", "sk": "OPEN"}
-
-    def get(self, user_id: str, track_id: str, channel: Channel) -> tuple[str, int] | None:
-        item = self._table.get(self._key(user_id, track_id, channel))
-        return (str(item["payment_id"]), int(item["generation"])) if item else None
-
-    def advance(self, user_id: str, track_id: str, channel: Channel, generation: int, payment_id: str) -> None:
-        # A concurrent request may have recorded this generation (or a newer one) already: that one stands.
-        with contextlib.suppress(ConditionFailed):
-            self._table.put({**self._key(user_id, track_id, channel), "payment_id": payment_id,
-                             "generation": generation, "updated_at": iso_now()},
-                            condition="attribute_not_exists(pk) OR generation < :g", values={":g": generation})
-
-
-def _metadata(track: Track, channel: Channel, user_id: str | None) -> dict[str, str]:
-    metadata = {"kind": "track", "track_id": track.track_id, "channel": channel,
-                "anonymous": "true" if user_id is None else "false"}
-    if user_id:
-        metadata["user_id"] = user_id
-    return metadata
-
-
 class TrackPurchases:
     def __init__(self, *, core: BillingCore, tracks: TracksRepository, customers: CustomerDirectory,
-                 accounts: AccountsRepository, signups: SignupsRepository, open_purchases: OpenPurchases,
+                 accounts: AccountsRepository, signups: SignupsRepository,
                  publishable_key: Callable[[], str], terms_version: str,
                  recover_session: Callable[[str], SessionRecovery] | None = None) -> None:
         self._core = core
@@ -94,8 +57,6 @@ class TrackPurchases:
         self._customers = customers
         self._accounts = accounts
         self._signups = signups
-        self._open = open_purchases
-        self._stripe = core.stripe
         self._publishable_key = publishable_key
         self._checkout = core.checkout
 
@@ -121,50 +82,17 @@ class TrackPurchases:
             raise NotFound("no profile for this user; sign in again")
         return self._customers.ensure_customer(principal.user_id, email, profile.name if profile else None)
 
-    def _current_attempt(self, principal: Principal, track: Track, channel: Channel, retrieve: Callable[[str], Any],
-                         *, paid: Callable[[Any], bool], reusable: Callable[[Any], bool]) -> tuple[Any | None, int]:
-        """The open attempt to return again (a double click), or None and the generation of the next attempt."""
-        current = self._open.get(principal.user_id, track.track_id, channel)
-        if current is None:
-            return None, 1
-        object_id, generation = current
-        with stripe_errors("read the current payment attempt"):
-            attempt = retrieve(object_id)
-        if paid(attempt):
-            raise Conflict("this track is paid already; the enrollment is on its way", field="trackId")
-        return (attempt, generation) if reusable(attempt) else (None, generation + 1)
-
     # ------------------------------------------------------------------------------ signed in: PaymentIntent
     def create_payment_intent(self, principal: Principal, track_id: str) -> PaymentIntentView:
         track = self._buyable_by(principal, track_id)
-        client = self._stripe()
-        current, generation = self._current_attempt(
-            principal, track, "payment_intent", client.v1.payment_intents.retrieve,
-            paid=lambda intent: intent.status == "succeeded",
-            reusable=lambda intent: (intent.status in PAYABLE_INTENT_STATES and intent.amount == track.price
-                                     and intent.currency == track.currency))
-        if current is not None:
-            return self._intent_view(current)
-        customer_id = self._customer(principal)
-        with stripe_errors("create the payment"):
-            intent = client.v1.payment_intents.create(
-                params={
-                    "amount": track.price,
-                    "currency": track.currency,
-                    "customer": customer_id,
-                    "automatic_payment_methods": {"enabled": True},
-                    "description": f"{track.name} track",
-                    "metadata": _metadata(track, "payment_intent", principal.user_id),
-                },
-                options={"idempotency_key": f"track-pi-{principal.user_id}-{track.track_id}-g{generation}"},
-            )
-        self._core.ledger.record(
-            Payment(payment_id=intent.id, user_id=principal.user_id, kind="track", item_id=track.track_id,
-                    amount=track.price, currency=track.currency, stripe_customer_id=customer_id,
-                    item_name=f"{track.name} track", stripe_payment_intent_id=intent.id),
-            actor=f"user:{principal.user_id}")
-        self._open.advance(principal.user_id, track.track_id, "payment_intent", generation, intent.id)
-        return self._intent_view(intent)
+        offer = IntentOffer(kind="track", item_id=track.track_id, name=f"{track.name} track", amount=track.price,
+                            currency=track.currency, metadata={"track_id": track.track_id, "anonymous": "false"},
+                            params={"automatic_payment_methods": {"enabled": True}})
+        opened = self._core.intents.open(IntentBuyer(user_id=principal.user_id, customer_id=self._customer(principal)),
+                                         offer)
+        if opened.paid:
+            raise Conflict("this track is paid already; the enrollment is on its way", field="trackId")
+        return self._intent_view(opened.intent)
 
     def _intent_view(self, intent: Any) -> PaymentIntentView:
         return PaymentIntentView(client_secret=intent.client_secret, payment_intent_id=intent.id, amount=intent.amount,
