@@ -10,7 +10,6 @@ failing test before that) instead of sending it."""
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -95,7 +94,3 @@ def response_contract(handler: object) -> ResponseContract | None:
     contract = getattr(handler, _CONTRACT, None)
     return contract if isinstance(contract, ResponseContract) else None
 
-
-def json_response(status: HTTPStatus, body: BaseModel | dict[str, Any]) -> Response[str]:
-    text = body.model_dump_json() if isinstance(body, BaseModel) else json.dumps(body)
-    return Response(status, content_types.APPLICATION_JSON, text)
