@@ -103,3 +103,13 @@ def test_views_leave_internals_out_and_lists_share_one_page_shape() -> None:
     assert verify["200"]["content"] == verify["202"]["content"]  # processing and ready: one view
     tools = document["paths"]["/me/tracks/{trackId}/tools"]["get"]["responses"]["200"]
     assert tools["headers"]["Cache-Control"]["schema"]["const"] == "no-store"
+
+
+def test_the_views_examples_are_views() -> None:
+    models = {contract.response.model for _, contract in handler_contracts()
+              if contract.response is not None and contract.response.model is not None}
+    examples = [(model, example) for model in models
+                for example in model.model_json_schema(mode="serialization").get("examples", [])]
+    assert len(examples) >= 5
+    for model, example in examples:
+        assert model.model_validate(example).model_dump(mode="json") == example, model.__name__

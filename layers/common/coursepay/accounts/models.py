@@ -103,11 +103,18 @@ class Accepted(BaseModel):
 
 
 class TermsView(PublicView):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"version": "2025-01"}]})
+
     version: str  # the terms a sign-up accepts (``accepted_terms_version``)
 
 
 class LinkUsed(PublicView):
     """The answer of an e-mailed link once used: what it did, for which address."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "status": "email_verified",
+        "email": "ada@example.com",
+    }]})
 
     status: Literal["password_set", "email_verified"]
     email: str

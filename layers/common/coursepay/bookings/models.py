@@ -79,6 +79,12 @@ class PayoutAccount(PayoutStatusView):
 class OnboardingLink(PublicView):
     """Stripe's hosted onboarding page for the teacher's Connect account (``expires_at``: Unix seconds)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "account_id": "acct_1",
+        "url": "https://connect.stripe.com/setup/e/acct_1/x",
+        "expires_at": 1767225600,
+    }]})
+
     account_id: str
     url: str
     expires_at: int

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import ConfigDict
+
 from coursepay.billing.enrollments import EnrollmentStatus
 from coursepay.courses.models import PricingType
 from coursepay.views import PublicView
@@ -12,6 +14,15 @@ from coursepay.views import PublicView
 
 class CheckoutStarted(PublicView):
     """The Checkout Session to send the buyer to (a new one, or the buyer's open one again)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "session_id": "cs_test_a1",
+        "url": "https://checkout.stripe.com/c/pay/cs_test_a1",
+        "course_id": "c_1",
+        "pricing": "monthly",
+        "amount": 1500,
+        "currency": "usd",
+    }]})
 
     session_id: str
     url: str | None
@@ -22,6 +33,14 @@ class CheckoutStarted(PublicView):
 
 
 class CourseAccess(PublicView):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "course_id": "c_1",
+        "has_access": True,
+        "reason": "subscription",
+        "status": "active",
+        "access_until": "2026-02-01T00:00:00Z",
+    }]})
+
     course_id: str
     has_access: bool
     reason: Literal["teacher", "one_time", "subscription"] | None  # why there is access (None: there is none)
