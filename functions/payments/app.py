@@ -8,6 +8,9 @@ GET  /checkout/sessions/{sessionId}/verify           anonymous: 202 processing /
 GET  /payments, /payments/{paymentId}                the caller's payments / one (owner or admin)
 POST /payments/{paymentId}/refund-requests           the payment's owner asks for a refund
 GET  /me/refund-requests, /me/tracks                 the caller's refund requests / enrollments with progress
+GET  /admin/payments?status=&kind=&user_id=&from=&to=  admins: the payment search (paginated)
+GET  /admin/users/{userId}                           admins: a user's payments and enrollments
+GET  /admin/summary?from=&to=                        admins: success and refund rates, revenue by product
 GET  /admin/refund-requests?status=pending           admins
 POST /admin/refund-requests/{requestId}/approve|deny admins
 """
@@ -27,8 +30,11 @@ from coursepay.api.principal import require_principal
 from coursepay.api.request_parsing import parse_json_body, query_int
 from coursepay.api.resolver import make_resolver
 from coursepay.api.responses import Reply, responds
+from coursepay.billing.admin_views import AdminPayments, UserOverview, payment_filters
 from coursepay.billing.core import BillingCore
 from coursepay.billing.customers import CustomerDirectory
+from coursepay.billing.payments import Payment
+from coursepay.billing.summary import DailySummary, Summary
 from coursepay.observability import logger, metrics, tracer
 from coursepay.reconciliation.sessions import CheckoutSessionRecovery
 from coursepay.refunds.repository import RefundRequest, RefundRequestsRepository
@@ -68,6 +74,7 @@ class Services(BaseModel, arbitrary_types_allowed=True):
     queries: TrackQueries
     purchases: TrackPurchases
     refunds: RefundService
+    admin: AdminPayments
 
 
 @cache
@@ -90,6 +97,7 @@ def service() -> Services:
                 settings.stripe_events_table, settings.event_bus_name)).recover_checkout_session),
         refunds=RefundService(payments, RefundRequestsRepository(settings.payments_table), core.audit, core.stripe,
                               core.publish),
+        admin=AdminPayments(payments, core.enrollments, DailySummary(settings.payments_table)),
     )
 
 
@@ -192,6 +200,32 @@ def list_refund_requests() -> Page[RefundRequestView]:
     requests, next_cursor = service().refunds.list(admin, status, limit=query_int(event, "limit"),
                                                    cursor=event.get_query_string_value("cursor") or None)
     return _refund_page(requests, next_cursor)
+
+
+@app.get("/admin/payments")
+@responds(Page[Payment])
+def search_payments() -> Page[Payment]:
+    admin = _principal()
+    event = app.current_event
+    query = {name: event.get_query_string_value(name) for name in ("status", "kind", "user_id", "from", "to")}
+    payments, next_cursor = service().admin.search(admin, payment_filters(query, query_int(event, "limit")),
+                                                   event.get_query_string_value("cursor") or None)
+    return Page[Payment](items=payments, next_cursor=next_cursor)
+
+
+@app.get("/admin/summary")
+@responds(Summary)
+def money_summary() -> Summary:
+    admin = _principal()
+    event = app.current_event
+    query = {name: event.get_query_string_value(name) for name in ("from", "to")}
+    return service().admin.summary(admin, payment_filters(query, None))
+
+
+@app.get("/admin/users/<user_id>")
+@responds(UserOverview)
+def user_overview(user_id: str) -> dict[str, Any]:
+    return service().admin.user_overview(_principal(), user_id)
 
 
 @app.post("/admin/refund-requests/<request_id>/approve")

@@ -2,9 +2,10 @@
 moto process, ``local.stack.aws_server``) and what unit tests read (moto in-process).
 
 A message sent with ``SendRawEmail`` (coursepay's mailer: one MIME message with a plain-text and an HTML part)
-is parsed: ``subject``, ``body`` (the plain-text part), ``html`` (the HTML part) and ``attachments`` (each
-``{filename, content_type, params, content}``: a calendar invite is ``text/calendar`` with ``method``). For
-``SendEmail`` moto keeps one body only (the HTML one when both are given), shown as ``body`` with ``html`` None.
+is parsed: ``subject``, ``body`` (the plain-text part), ``html`` (the HTML part), ``attachments`` (each
+``{filename, content_type, params, content}``: a calendar invite is ``text/calendar`` with ``method``) and
+``correlation_id`` (the ``X-Correlation-ID`` header: the purchase it came from). For ``SendEmail`` moto keeps
+one body only (the HTML one when both are given), shown as ``body`` with ``html`` None.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def parse_mime(raw: str) -> dict[str, Any]:
     attachments = [{"filename": part.get_filename(), "content_type": part.get_content_type(),
                     "params": {key: value for key, value in part.get_params() or [] if value},
                     "content": _content(part)} for part in parsed.iter_attachments()]
-    return {"subject": parsed["Subject"], "body": _content(text), "html": _content(html), "attachments": attachments}
+    return {"subject": parsed["Subject"], "body": _content(text), "html": _content(html), "attachments": attachments,
+            "correlation_id": parsed["X-Correlation-ID"]}
 
 
 def _content(part: MIMEPart | None) -> str | None:

@@ -111,7 +111,7 @@ def test_checkout_checks_redirect_origins_and_reuses_an_open_session(payments, l
 def test_signup_checkout_is_anonymous_and_the_success_page_waits_for_the_account(payments, lambda_context, aws,
                                                                                   stripe_sdk):
     route = "/tracks/{trackId}/signup-checkout"
-    headers = {"Idempotency-Key": "click-1234567890"}
+    headers = {"Idempotency-Key": "click-1234567890", "x-correlation-id": "signup-trace-0001"}
     for without_consent in (URLS, {**URLS, "accepted_terms_version": "2019-01"}):
         status, refused = call(payments, lambda_context, "POST", "/tracks/DP/signup-checkout", route=route,
                                body=without_consent, headers=headers)
@@ -126,7 +126,7 @@ def test_signup_checkout_is_anonymous_and_the_success_page_waits_for_the_account
     assert session.customer_creation == "always"
     assert session.customer is None
     assert session.metadata.to_dict() == {"kind": "track", "track_id": "DP", "channel": "signup", "pricing": "one_time",
-                                          "terms_version": TERMS}
+                                          "terms_version": TERMS, "correlation_id": "signup-trace-0001"}
 
     verify = "/checkout/sessions/{sessionId}/verify"
     status, body = call(payments, lambda_context, "GET", f"/checkout/sessions/{first['session_id']}/verify",

@@ -28,7 +28,9 @@ from pydantic import BaseModel
 
 from coursepay.billing.ledger import PaymentLedger
 from coursepay.billing.payments import Payment
+from coursepay.billing.traces import AttemptTraces
 from coursepay.clock import iso_now
+from coursepay.correlation import METADATA_KEY
 from coursepay.errors import ConditionFailed, Conflict, InvalidRequest
 from coursepay.storage.batches import BatchRead, ConditionalPut, Slot, write_together
 from coursepay.storage.dynamo import DynamoTable, Item
@@ -141,9 +143,10 @@ class OpenSessions:
 
 
 class CheckoutSessions:
-    def __init__(self, *, ledger: PaymentLedger, open_sessions: OpenSessions,
+    def __init__(self, *, ledger: PaymentLedger, open_sessions: OpenSessions, traces: AttemptTraces,
                  stripe_client: Callable[[], stripe.StripeClient], allowed_origins: tuple[str, ...]) -> None:
         self._ledger = ledger
+        self._traces = traces
         self._open = open_sessions
         self._stripe = stripe_client
         self._origins = allowed_origins
@@ -194,21 +197,31 @@ class CheckoutSessions:
                 self._expire(session_id)
             generation += 1
         key = f"checkout-{buyer.key}-{offer.kind}-{offer.item_id}-{offer.pricing}-g{generation}"
+        correlation_id = self._traces.claim(key)
+        if correlation_id:
+            # not in the fingerprint: a repeated request still reuses the open session. The Stripe events of the
+            # session and of its PaymentIntent or subscription carry it back (coursepay.webhooks.relay).
+            traced_metadata = {**metadata, METADATA_KEY: correlation_id}
+            params["metadata"] = traced_metadata
+            params["subscription_data" if offer.mode == "subscription" else "payment_intent_data"]["metadata"] = (
+                traced_metadata)
         with stripe_errors("start the checkout", refused=InvalidRequest):
             session = client.v1.checkout.sessions.create(params=params,  # type: ignore[arg-type]
                                                          options={"idempotency_key": key[:255]})
         if offer.mode == "payment":
-            self._record_pending(buyer, offer, generation, session.id, fingerprint)
+            self._record_pending(buyer, offer, generation, session.id, fingerprint, correlation_id)
         else:
             self._open.advance(buyer.key, offer, generation, session.id, fingerprint)
         return _opened(session, reused=False)
 
-    def _record_pending(self, buyer: Buyer, offer: Offer, generation: int, session_id: str, fingerprint: str) -> None:
+    def _record_pending(self, buyer: Buyer, offer: Offer, generation: int, session_id: str, fingerprint: str,
+                        correlation_id: str | None) -> None:
         """The pending payment, its audit entry and the pointer to the session, in one transaction."""
         payment = Payment(
             payment_id=session_id, user_id=buyer.user_id, kind=offer.kind, item_id=offer.item_id,
             item_name=offer.name, pricing=offer.pricing, amount=offer.amount, currency=offer.currency,
-            stripe_customer_id=buyer.customer_id, stripe_checkout_session_id=session_id)
+            stripe_customer_id=buyer.customer_id, stripe_checkout_session_id=session_id,
+            correlation_id=correlation_id)
         actor, action = f"user:{buyer.user_id}" if buyer.user_id else "anonymous", "payment.pending"
         try:
             write_together([*self._ledger.record_puts(payment, actor, action),

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from coursepay.correlation import traced
 from coursepay.events.envelope import Envelope
 
 BILLING_SOURCE = "coursepay.billing"
@@ -84,5 +85,6 @@ class RefundRequestDecided(PaymentFacts):
 
 
 def billing_envelope(event_type: str, event_id: str, data: BaseModel, correlation_id: str | None) -> Envelope:
-    return Envelope(id=event_id, source=BILLING_SOURCE, type=event_type, correlation_id=correlation_id,
+    """``correlation_id``: the causing event's id, used only outside a traced unit of work (coursepay.correlation)."""
+    return Envelope(id=event_id, source=BILLING_SOURCE, type=event_type, correlation_id=traced(correlation_id),
                     data=data.model_dump(mode="json"))

@@ -23,7 +23,9 @@ from pydantic import BaseModel, ConfigDict
 
 from coursepay.billing.ledger import PaymentLedger
 from coursepay.billing.payments import Payment, ProductKind
+from coursepay.billing.traces import AttemptTraces
 from coursepay.clock import iso_now
+from coursepay.correlation import METADATA_KEY
 from coursepay.errors import ConditionFailed
 from coursepay.storage.dynamo import DynamoTable
 from coursepay.stripe_gateway.errors import stripe_errors
@@ -86,9 +88,10 @@ class OpenIntents:
 
 
 class PaymentIntents:
-    def __init__(self, *, ledger: PaymentLedger, open_intents: OpenIntents,
+    def __init__(self, *, ledger: PaymentLedger, open_intents: OpenIntents, traces: AttemptTraces,
                  stripe_client: Callable[[], stripe.StripeClient]) -> None:
         self._ledger = ledger
+        self._traces = traces
         self._open = open_intents
         self._stripe = stripe_client
 
@@ -119,17 +122,21 @@ class PaymentIntents:
             if opened is not None:
                 return opened
             generation += 1
-        metadata = {**offer.metadata, "kind": offer.kind, "channel": CHANNEL, "user_id": buyer.user_id}
+        key = f"{offer.kind}-pi-{buyer.user_id}-{offer.item_id}-g{generation}"
+        correlation_id = self._traces.claim(key)
+        metadata = {**offer.metadata, "kind": offer.kind, "channel": CHANNEL, "user_id": buyer.user_id,
+                    # the intent's Stripe events carry the purchase's trace back (coursepay.webhooks.relay)
+                    **({METADATA_KEY: correlation_id} if correlation_id else {})}
         params = {**offer.params, "amount": offer.amount, "currency": offer.currency,
                   "customer": buyer.customer_id, "description": offer.name, "metadata": metadata}
-        key = f"{offer.kind}-pi-{buyer.user_id}-{offer.item_id}-g{generation}"
         with stripe_errors("create the payment"):
             intent = self._stripe().v1.payment_intents.create(params=params,  # type: ignore[arg-type]
                                                               options={"idempotency_key": key[:255]})
         self._ledger.record(
             Payment(payment_id=intent.id, user_id=buyer.user_id, kind=offer.kind, item_id=offer.item_id,
                     item_name=offer.name, amount=offer.amount, currency=offer.currency,
-                    stripe_customer_id=buyer.customer_id, stripe_payment_intent_id=intent.id),
+                    stripe_customer_id=buyer.customer_id, stripe_payment_intent_id=intent.id,
+                    correlation_id=correlation_id),
             actor=f"user:{buyer.user_id}")
         self._open.advance(buyer.user_id, offer.kind, offer.item_id, generation, intent.id)
         return OpenedIntent(intent=intent, reused=False)

@@ -3,7 +3,8 @@
 ``payment_id`` is the id of the Stripe object that represents the purchase attempt: a PaymentIntent
 (``pi_``), a Checkout Session (``cs_``) or a subscription Invoice (``in_``). Keys (payments table):
 ``pk=PAYMENT#<payment_id>, sk=PAYMENT``; gsi1 ``USER#<user>`` / ``PAYMENT#<created_at>`` (a user's
-payments, newest first); gsi2 ``PI#<payment_intent>`` / ``PAYMENT`` (from charge and refund events).
+payments, newest first); gsi2 ``PI#<payment_intent>`` / ``PAYMENT`` (from charge and refund events); gsi3
+``PAYMENTS#<yyyy-mm>`` / ``<created_at>#<payment_id>`` (every payment by month: the admins' search).
 Records carry ``expires_at``: they are kept 7 years, then DynamoDB's TTL deletes them
 (``coursepay.storage.retention``); the PaymentIntent link records expire with them.
 """
@@ -15,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from coursepay.clock import iso_now
+from coursepay.correlation import current_correlation_id
 from coursepay.errors import ConditionFailed
 from coursepay.storage.batches import BatchRead, ConditionalPut, Slot
 from coursepay.storage.dynamo import DynamoTable, item_to_model
@@ -51,6 +53,8 @@ class Payment(BaseModel):
     dispute_id: str | None = None
     dispute_status: DisputeStatus | None = None
     duplicate_of: str | None = None  # the payment or subscription that already granted what this one bought
+    # the purchase's trace (coursepay.correlation): the id of the request or event that recorded the payment
+    correlation_id: str | None = Field(default_factory=current_correlation_id)
     created_at: str = Field(default_factory=iso_now)
     updated_at: str = Field(default_factory=iso_now)
 
@@ -66,10 +70,12 @@ def _to_item(payment: Payment) -> dict[str, Any]:
         item["gsi1pk"], item["gsi1sk"] = f"USER#{payment.user_id}", f"PAYMENT#{payment.created_at}"
     if payment.stripe_payment_intent_id:
         item["gsi2pk"], item["gsi2sk"] = f"PI#{payment.stripe_payment_intent_id}", "PAYMENT"
+    # every payment by the month it was created (the admins' search, coursepay.billing.admin_views)
+    item["gsi3pk"], item["gsi3sk"] = f"PAYMENTS#{payment.created_at[:7]}", f"{payment.created_at}#{payment.payment_id}"
     return item
 
 
-def _from_item(item: dict[str, Any]) -> Payment:
+def payment_from_item(item: dict[str, Any]) -> Payment:
     return item_to_model(Payment, item)
 
 
@@ -106,11 +112,11 @@ class PaymentsRepository:
 
     def get(self, payment_id: str) -> Payment | None:
         item = self.table.get(_key(payment_id))
-        return _from_item(item) if item else None
+        return payment_from_item(item) if item else None
 
     def want(self, batch: BatchRead, payment_id: str) -> Slot[Payment]:
         """The payment, read with the other keys of ``batch``."""
-        return batch.want(self.table, _key(payment_id), _from_item)
+        return batch.want(self.table, _key(payment_id), payment_from_item)
 
     def by_payment_intent(self, payment_intent_id: str) -> Payment | None:
         ref = self.table.get({"pk": f"PI#{payment_intent_id}", "sk": "PAYMENT_REF"})
@@ -119,4 +125,4 @@ class PaymentsRepository:
     def of_user(self, user_id: str) -> list[Payment]:
         items = self.table.query_all(partition=("gsi1pk", f"USER#{user_id}"), sort_prefix=("gsi1sk", "PAYMENT#"),
                                      index="gsi1")
-        return sorted((_from_item(item) for item in items), key=lambda p: p.created_at, reverse=True)
+        return sorted((payment_from_item(item) for item in items), key=lambda p: p.created_at, reverse=True)

@@ -116,6 +116,8 @@ def consumer_handlers(by_kind: KindHandlers, by_type: Mapping[str, EnvelopeHandl
 
 
 def build_consumer() -> EventConsumer:
+    from coursepay.billing.summary import DailySummary
+
     settings = load_settings(FulfilmentSettings)
     core = billing_core(settings)
     kinds = product_kinds()
@@ -125,7 +127,9 @@ def build_consumer() -> EventConsumer:
     money = core.money_events({kind: module.access_policy(settings, core) for kind, module in kinds.items()})
     from coursepay.bookings.settlement import booking_settlement
 
+    # the ledger's own money events (LedgerSummaryRule) are counted into the admins' daily summary
+    summary = DailySummary(settings.payments_table)
     by_type = {**money.handlers(), **payout_account_updates(settings).handlers(),
-               **booking_settlement(settings, core).handlers()}
+               **booking_settlement(settings, core).handlers(), **summary.handlers()}
     handlers = consumer_handlers(by_kind, by_type)
     return EventConsumer(CONSUMER_NAME, IdempotencyStore(settings.idempotency_table), handlers)

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from coursepay import observability as figures
+from coursepay.correlation import correlated
 from coursepay.events.envelope import Envelope
 from coursepay.events.handlers import EnvelopeHandler
 from coursepay.observability import logger
@@ -35,6 +36,11 @@ class EventConsumer:
 
     def _consume(self, record: SQSRecord) -> None:
         envelope = Envelope.from_sqs_body(record.body)
+        # every log line, envelope, payment and e-mail of this record carries the purchase's correlation id
+        with correlated(envelope.correlation_id or envelope.id):
+            self._handle(envelope, record)
+
+    def _handle(self, envelope: Envelope, record: SQSRecord) -> None:
         handler = self._handlers.get(envelope.type)
 
         def act() -> str:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from coursepay.clock import iso_now
+from coursepay.correlation import current_correlation_id
 from coursepay.errors import DomainError
 
 ENVELOPE_VERSION: Literal["1"] = "1"
@@ -32,7 +33,8 @@ class Envelope(BaseModel):
     source: str
     type: str
     occurred_at: str = Field(default_factory=iso_now)
-    correlation_id: str | None = None
+    # the purchase's trace (coursepay.correlation): the id bound where the envelope is built, unless given
+    correlation_id: str | None = Field(default_factory=current_correlation_id)
     data: dict[str, Any]
 
     @classmethod

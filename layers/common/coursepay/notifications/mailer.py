@@ -15,6 +15,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 
 from coursepay import aws_clients
+from coursepay.correlation import EMAIL_HEADER, current_correlation_id
 from coursepay.notifications.rendering import RenderedEmail
 
 
@@ -26,11 +27,15 @@ class Attachment:
     params: tuple[tuple[str, str], ...] = ()  # more Content-Type parameters, e.g. ("method", "REQUEST")
 
 
-def mime_message(sender: str, to: str, email: RenderedEmail, attachments: Sequence[Attachment] = ()) -> bytes:
+def mime_message(sender: str, to: str, email: RenderedEmail, attachments: Sequence[Attachment] = (),
+                 correlation_id: str | None = None) -> bytes:
     message = EmailMessage(policy=SMTP)
     message["Subject"] = email.subject
     message["From"] = sender
     message["To"] = to
+    if correlation_id:
+        # which purchase (request, Stripe event) this e-mail came from: support finds its logs with it
+        message[EMAIL_HEADER] = correlation_id
     # quoted-printable keeps the message 7-bit ASCII, as SES wants raw messages (names, €, ¥ are not)
     message.set_content(email.text, cte="quoted-printable")
     message.add_alternative(email.html, subtype="html", cte="quoted-printable")
@@ -53,6 +58,6 @@ class Mailer:
     def send(self, to: str, email: RenderedEmail, attachments: Sequence[Attachment] = ()) -> str:
         """Sends ``email`` to ``to``; returns SES's message id."""
         # No Destinations: SES sends to the message's To header, the one place the recipient is written.
-        raw = mime_message(self._sender, to, email, attachments)
+        raw = mime_message(self._sender, to, email, attachments, current_correlation_id())
         response = aws_clients.ses().send_raw_email(Source=self._sender, RawMessage={"Data": raw})
         return response["MessageId"]

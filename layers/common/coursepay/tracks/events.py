@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from coursepay.correlation import traced
 from coursepay.events.envelope import Envelope
 from coursepay.tracks.catalogue import Tool, Track
 
@@ -60,7 +61,7 @@ def enrolled_envelope(user_id: str, track: Track, payment_id: str, correlation_i
     data = TrackEnrolled(user_id=user_id, track_id=track.track_id, track_name=track.name, payment_id=payment_id,
                          first_project=track.first_project.title, tools=list(track.tools))
     return Envelope(id=f"ev_track_enrolled_{payment_id}", source=ENROLLMENT_SOURCE, type=TRACK_ENROLLED,
-                    correlation_id=correlation_id, data=data.model_dump(mode="json"))
+                    correlation_id=traced(correlation_id), data=data.model_dump(mode="json"))
 
 
 def withdrawn_envelope(user_id: str, track: Track, payment_id: str, reason: str,
@@ -68,16 +69,17 @@ def withdrawn_envelope(user_id: str, track: Track, payment_id: str, reason: str,
     data = TrackWithdrawn(user_id=user_id, track_id=track.track_id, track_name=track.name, payment_id=payment_id,
                           reason=reason)
     return Envelope(id=f"ev_track_withdrawn_{payment_id}", source=ENROLLMENT_SOURCE, type=TRACK_WITHDRAWN,
-                    correlation_id=correlation_id, data=data.model_dump(mode="json"))
+                    correlation_id=traced(correlation_id), data=data.model_dump(mode="json"))
 
 
 def project_unlocked_envelope(data: ProjectUnlocked, correlation_id: str | None) -> Envelope:
     # One unlock per (student, track, project) ever: a repeated completion publishes the same id again.
     return Envelope(id=f"ev_track_project_unlocked_{data.user_id}_{data.track_id}_{data.project_id}",
-                    source=ENROLLMENT_SOURCE, type=TRACK_PROJECT_UNLOCKED, correlation_id=correlation_id,
+                    source=ENROLLMENT_SOURCE, type=TRACK_PROJECT_UNLOCKED, correlation_id=traced(correlation_id),
                     data=data.model_dump(mode="json"))
 
 
 def tool_accounts_envelope(data: ToolAccountsChanged, changed_at: str, correlation_id: str | None) -> Envelope:
     return Envelope(id=f"ev_tool_accounts_{data.user_id}_{changed_at}", source=ENROLLMENT_SOURCE,
-                    type=TOOL_ACCOUNTS_CHANGED, correlation_id=correlation_id, data=data.model_dump(mode="json"))
+                    type=TOOL_ACCOUNTS_CHANGED, correlation_id=traced(correlation_id),
+                    data=data.model_dump(mode="json"))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from coursepay.correlation import of_stripe_event
 from coursepay.events.catalogue import HANDLED_STRIPE_EVENT_TYPES, STRIPE_SOURCE
 from coursepay.events.envelope import Envelope
 from coursepay.events.publisher import EventPublisher
@@ -37,6 +38,8 @@ class StripeEventRelay:
             return "ignored"
         if self._events.record_once(event) == PUBLISHED:
             return "duplicate"
-        self._publisher.publish([Envelope(id=event["id"], source=STRIPE_SOURCE, type=event["type"], data=event)])
+        # the purchase's correlation id (the checkout's, from the object's metadata), not the relaying request's
+        self._publisher.publish([Envelope(id=event["id"], source=STRIPE_SOURCE, type=event["type"],
+                                          correlation_id=of_stripe_event(event), data=event)])
         self._events.mark_published(event["id"])
         return "published"
