@@ -1,7 +1,9 @@
 """The HTTP API's OpenAPI 3.1 document, generated: every route and its authorizer from template.yaml, each route's
 request body from the pydantic model its handler validates with (the ``parse_json_body(Model, ...)`` call in
 ``functions/*/app.py``, read from the code, so the document cannot name another model than the one in use), query
-models from ``parse_model(Model, ...query...)``, and the one error shape of ``coursepay.api.errors``.
+models from ``parse_model(Model, ...query...)``, each success response from the handler's ``@responds(View, ...)``
+declaration (the same object that serialises and checks what the handler returns), and the one error shape of
+``coursepay.api.errors``.
 
 ``python -m local.openapi`` (``make openapi``) writes docs/openapi.json; tests/unit/test_openapi.py fails when the
 file is stale or when it and the template disagree on the routes."""
@@ -20,7 +22,9 @@ from http import HTTPStatus
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode
 
+from coursepay.api.responses import ResponseContract, response_contract
 from local.stack.sam import HttpApiSpec, build_model
 from local.stack.template import DEFAULT_TEMPLATE, REPO_ROOT, Resolver, load_template
 
@@ -41,6 +45,7 @@ class HandlerContract:
     body_model: type[BaseModel] | None
     query_model: type[BaseModel] | None
     success_statuses: tuple[int, ...]  # the HTTPStatus.<NAME>s the handler answers with (200 when it names none)
+    response: ResponseContract | None  # its @responds declaration (None: undeclared, documented without a schema)
 
 
 def template_api() -> HttpApiSpec:
@@ -89,6 +94,7 @@ def handler_contracts() -> Iterator[tuple[str, HandlerContract]]:
             module = importlib.util.module_from_spec(spec)
             sys.modules[module_name] = module
             spec.loader.exec_module(module)
+        module = sys.modules[module_name]
         for node in tree.body:
             if not isinstance(node, ast.FunctionDef):
                 continue
@@ -99,11 +105,13 @@ def handler_contracts() -> Iterator[tuple[str, HandlerContract]]:
                     continue
                 path = re.sub(r"<(\w+)>", lambda m: "{" + _camel(m.group(1)) + "}", str(decorator.args[0].value))
                 query_name = _model_argument(node, "parse_model")
+                response = response_contract(getattr(module, node.name))
                 yield f"{decorator.func.attr.upper()} {path}", HandlerContract(
                     function_dir=app_file.parent.name, name=node.name, summary=ast.get_docstring(node),
                     body_model=_resolve(_model_argument(node, "parse_json_body"), imports, module_name),
                     query_model=_resolve(query_name, imports, module_name),
-                    success_statuses=_success_statuses(node))
+                    success_statuses=tuple(int(status) for status in response.statuses) if response
+                    else _success_statuses(node), response=response)
 
 
 def _success_statuses(function: ast.FunctionDef) -> tuple[int, ...]:
@@ -118,14 +126,28 @@ def _camel(snake: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
-def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
-    # Two packages may name a model alike (subscriptions' and tracks' CheckoutRequest): the package tells them apart.
-    name = model.__name__
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    if name in components and components[name] != schema:
-        name = model.__module__.split(".")[1].title() + name
-        schema["title"] = name  # client generators name their classes by the title
-    components.update(schema.pop("$defs", {}))
+def _schema(model: type[BaseModel], components: dict[str, Any], mode: JsonSchemaMode = "validation") -> dict[str, Any]:
+    """A $ref to the model's schema in ``components`` (requests: as validated; responses: as serialised)."""
+    generic = model.__pydantic_generic_metadata__
+    # Page[GigView] -> "GigViewPage": a component name may not hold brackets
+    name = f"{generic['args'][0].__name__}{generic['origin'].__name__}" if generic["origin"] else model.__name__
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)
+    schema["title"] = name  # client generators name their classes by the title
+    nested_schemas = schema.pop("$defs", {})
+    # Two packages may name a model alike (subscriptions' and tracks' CheckoutRequest): the package tells them apart;
+    # a model both read and sent may differ in its two modes.
+    package = model.__module__.split(".")[1].title()
+    for candidate in (name, package + name, package + name + mode.title()):
+        if candidate not in components or components[candidate] == {**schema, "title": candidate}:
+            name = candidate
+            break
+    else:
+        raise ValueError(f"{model.__module__}.{model.__name__}: no component name left")
+    schema["title"] = name
+    for nested, nested_schema in nested_schemas.items():
+        if components.get(nested, nested_schema) != nested_schema:
+            raise ValueError(f"two different models are both named {nested}")
+        components[nested] = nested_schema
     components[name] = schema
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -147,9 +169,17 @@ def _operation(route_key: str, contract: HandlerContract, authorized: bool, comp
         operation["requestBody"] = {"required": False, "content": {
             "application/json": {"schema": _schema(contract.body_model, components)}}}
     responses: dict[str, Any] = {}
+    model = contract.response.model if contract.response else None
     for status in contract.success_statuses:
-        responses[str(status)] = {"description": HTTPStatus(status).phrase} if status == HTTPStatus.NO_CONTENT else {
-            "description": HTTPStatus(status).phrase, "content": {"application/json": {"schema": {}}}}
+        if status == HTTPStatus.NO_CONTENT:
+            responses[str(status)] = {"description": HTTPStatus(status).phrase}
+            continue
+        schema = _schema(model, components, "serialization") if model is not None else {}
+        responses[str(status)] = {"description": HTTPStatus(status).phrase,
+                                  "content": {"application/json": {"schema": schema}}}
+        if contract.response and contract.response.headers:
+            responses[str(status)]["headers"] = {name: {"schema": {"type": "string", "const": value}}
+                                                 for name, value in contract.response.headers.items()}
     for error_status in ERROR_STATUSES:
         if error_status == "401" and not authorized:
             continue

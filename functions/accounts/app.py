@@ -8,7 +8,6 @@ from functools import cache
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
@@ -18,15 +17,20 @@ from coursepay.accounts.identity import CognitoIdentity
 from coursepay.accounts.links import AccountLinkFlows
 from coursepay.accounts.mail import AccountMail
 from coursepay.accounts.models import (
+    Accepted,
     EmailRequest,
     GroupRequest,
+    LinkUsed,
     LoginRequest,
+    Profile,
     RefreshRequest,
     RegisterRequest,
     SetPasswordRequest,
+    TermsView,
     TokenRequest,
+    Tokens,
 )
-from coursepay.accounts.personal_data import PersonalData
+from coursepay.accounts.personal_data import PersonalData, PersonalDataExport
 from coursepay.accounts.repository import AccountsRepository
 from coursepay.accounts.service import AccountService
 from coursepay.accounts.settings import AccountsFunctionSettings
@@ -34,7 +38,7 @@ from coursepay.accounts.tokens import AccountLinks
 from coursepay.api.principal import require_principal
 from coursepay.api.request_parsing import parse_json_body
 from coursepay.api.resolver import make_resolver
-from coursepay.api.responses import json_response
+from coursepay.api.responses import responds
 from coursepay.billing.enrollments import EnrollmentsRepository
 from coursepay.billing.payments import PaymentsRepository
 from coursepay.observability import logger, metrics, tracer
@@ -78,75 +82,86 @@ def services() -> Services:
 
 
 @app.get("/auth/terms")
-def terms() -> dict[str, Any]:
-    return {"version": services().accounts.terms_version}
+@responds(TermsView)
+def terms() -> TermsView:
+    return TermsView(version=services().accounts.terms_version)
 
 
 @app.post("/auth/register")
-def register() -> Response[str]:
+@responds(Profile, HTTPStatus.CREATED)
+def register() -> Profile:
     request = parse_json_body(RegisterRequest, app.current_event)
     profile = services().accounts.register(request)
     metrics.add_metric(name="AccountsRegistered", unit="Count", value=1)
-    return json_response(HTTPStatus.CREATED, profile)
+    return profile
 
 
 @app.post("/auth/login")
-def login() -> dict[str, Any]:
+@responds(Tokens)
+def login() -> Tokens:
     request = parse_json_body(LoginRequest, app.current_event)
-    return services().accounts.sign_in(request.email, request.password).model_dump()
+    return services().accounts.sign_in(request.email, request.password)
 
 
 @app.post("/auth/refresh")
-def refresh() -> dict[str, Any]:
+@responds(Tokens)
+def refresh() -> Tokens:
     request = parse_json_body(RefreshRequest, app.current_event)
-    return services().accounts.refresh(request.refresh_token).model_dump()
+    return services().accounts.refresh(request.refresh_token)
 
 
 @app.post("/auth/set-password")
-def set_password() -> dict[str, Any]:
+@responds(LinkUsed)
+def set_password() -> LinkUsed:
     request = parse_json_body(SetPasswordRequest, app.current_event)
     return services().links.set_password(request.token, request.new_password)
 
 
 @app.post("/auth/password-reset")
-def password_reset() -> Response[str]:
+@responds(Accepted, HTTPStatus.ACCEPTED)
+def password_reset() -> Accepted:
     request = parse_json_body(EmailRequest, app.current_event)
-    return json_response(HTTPStatus.ACCEPTED, services().links.request_password_reset(request.email))
+    return services().links.request_password_reset(request.email)
 
 
 @app.post("/auth/verify-email")
-def verify_email() -> dict[str, Any]:
+@responds(LinkUsed)
+def verify_email() -> LinkUsed:
     request = parse_json_body(TokenRequest, app.current_event)
     return services().links.verify_email(request.token)
 
 
 @app.post("/auth/verify-email/resend")
-def resend_verification() -> Response[str]:
+@responds(Accepted, HTTPStatus.ACCEPTED)
+def resend_verification() -> Accepted:
     request = parse_json_body(EmailRequest, app.current_event)
-    return json_response(HTTPStatus.ACCEPTED, services().links.resend_verification(request.email))
+    return services().links.resend_verification(request.email)
 
 
 @app.get("/me")
-def me() -> dict[str, Any]:
-    return services().accounts.me(require_principal(app.current_event.raw_event)).model_dump()
+@responds(Profile)
+def me() -> Profile:
+    return services().accounts.me(require_principal(app.current_event.raw_event))
 
 
 @app.get("/me/export")
-def export() -> dict[str, Any]:
+@responds(PersonalDataExport)
+def export() -> PersonalDataExport:
     return services().personal_data.export(require_principal(app.current_event.raw_event))
 
 
 @app.delete("/me")
-def delete_me() -> Response[str]:
+@responds(None, HTTPStatus.NO_CONTENT)
+def delete_me() -> None:
     services().personal_data.delete(require_principal(app.current_event.raw_event))
-    return Response(HTTPStatus.NO_CONTENT, content_types.APPLICATION_JSON, "")
 
 
 @app.post("/admin/users/<user_id>/groups")
-def add_to_group(user_id: str) -> dict[str, Any]:
+@responds(Profile)
+def add_to_group(user_id: str) -> Profile:
     admin = require_principal(app.current_event.raw_event)
     request = parse_json_body(GroupRequest, app.current_event)
-    return services().accounts.add_to_group(admin, user_id, request.group).model_dump()
+    return services().accounts.add_to_group(admin, user_id, request.group)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

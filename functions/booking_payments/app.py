@@ -13,7 +13,6 @@ from functools import cache
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -21,12 +20,13 @@ from coursepay.accounts.repository import AccountsRepository
 from coursepay.api.principal import require_principal
 from coursepay.api.request_parsing import parse_json_body
 from coursepay.api.resolver import make_resolver
-from coursepay.api.responses import json_response
-from coursepay.billing.cards import SavedCards
+from coursepay.api.responses import responds
+from coursepay.billing.cards import CardSetup, SavedCard, SavedCards
 from coursepay.billing.core import BillingCore
 from coursepay.billing.customers import CustomerDirectory
 from coursepay.bookings.booking_payments import BookingPayments, PayRequest
 from coursepay.bookings.booking_repository import BookingsRepository
+from coursepay.bookings.booking_views import BookingPaymentView
 from coursepay.bookings.payment_settings import BookingPaymentsSettings
 from coursepay.errors import NotFound
 from coursepay.identity import STUDENTS, Principal
@@ -34,6 +34,7 @@ from coursepay.observability import logger, metrics, tracer
 from coursepay.settings import load_settings
 from coursepay.storage.audit import AuditTrail
 from coursepay.stripe_gateway.client import publishable_key, stripe_provider
+from coursepay.views import Page
 
 app = make_resolver()
 
@@ -78,34 +79,38 @@ def _caller() -> Principal:
 
 
 @app.post("/me/cards/setup")
-def start_card_setup() -> Response[str]:
+@responds(CardSetup, HTTPStatus.CREATED)
+def start_card_setup() -> CardSetup:
     """Start saving a card: a SetupIntent (off-session use) whose client secret the frontend confirms."""
     setup = cards().setup(_caller())
     metrics.add_metric(name="CardSetupsStarted", unit="Count", value=1)
-    return json_response(HTTPStatus.CREATED, setup)
+    return setup
 
 
 @app.get("/me/cards")
-def my_cards() -> dict[str, Any]:
+@responds(Page[SavedCard])
+def my_cards() -> Page[SavedCard]:
     """The caller's saved cards: brand, last 4, expiry, default."""
-    return {"items": [card.model_dump() for card in cards().list(_caller())], "next_cursor": None}
+    return Page[SavedCard](items=cards().list(_caller()))
 
 
 @app.post("/me/cards/<pm_id>/default")
-def make_default_card(pm_id: str) -> dict[str, Any]:
+@responds(SavedCard)
+def make_default_card(pm_id: str) -> SavedCard:
     """Make one of the caller's saved cards the default (another's card is a 404)."""
-    return cards().make_default(_caller(), pm_id).model_dump()
+    return cards().make_default(_caller(), pm_id)
 
 
 @app.delete("/me/cards/<pm_id>")
-def remove_card(pm_id: str) -> Response[str]:
+@responds(None, HTTPStatus.NO_CONTENT)
+def remove_card(pm_id: str) -> None:
     """Remove one of the caller's saved cards (another's card is a 404)."""
     cards().remove(_caller(), pm_id)
-    return Response(HTTPStatus.NO_CONTENT, content_types.APPLICATION_JSON, "")
 
 
 @app.post("/bookings/<booking_id>/pay")
-def pay_booking(booking_id: str) -> Response[str]:
+@responds(BookingPaymentView, HTTPStatus.CREATED)
+def pay_booking(booking_id: str) -> dict[str, Any]:
     """Pay a confirmed booking before its deadline: a saved card (the same PaymentIntent every click; 3-D Secure
     answers requires_action with next_action) or the hosted page (checkout_url)."""
     principal = _caller()
@@ -113,7 +118,7 @@ def pay_booking(booking_id: str) -> Response[str]:
     request = parse_json_body(PayRequest, app.current_event)
     view = payments().pay(principal, booking_id, request)
     metrics.add_metric(name="BookingPayments", unit="Count", value=1)
-    return json_response(HTTPStatus.CREATED, view)
+    return view
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -14,7 +14,6 @@ from functools import cache
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from coursepay.api.principal import require_principal
 from coursepay.api.request_parsing import parse_json_body, parse_model
 from coursepay.api.resolver import make_resolver
-from coursepay.api.responses import json_response
+from coursepay.api.responses import responds
 from coursepay.bookings.booking_repository import BookingsRepository
 from coursepay.bookings.booking_requests import (
     BookingListQuery,
@@ -31,12 +30,23 @@ from coursepay.bookings.booking_requests import (
     QuoteRequest,
     ReasonRequest,
 )
+from coursepay.bookings.booking_views import BookingView
 from coursepay.bookings.bookings import Booking, BookingPage, view_for
 from coursepay.bookings.lifecycle import BookingService
-from coursepay.bookings.models import GigPage
+from coursepay.bookings.models import (
+    DashboardLink,
+    Gig,
+    GigPage,
+    GigView,
+    OnboardingLink,
+    PayoutAccount,
+    PayoutStatusView,
+    TeacherProfileView,
+)
 from coursepay.bookings.paid_cancellation import PaidCancellations
 from coursepay.bookings.payouts import TeacherPayouts
 from coursepay.bookings.payouts_repository import PayoutAccountsRepository
+from coursepay.bookings.quote import Quote
 from coursepay.bookings.recorder import BookingRecorder
 from coursepay.bookings.repository import GigsRepository
 from coursepay.bookings.requests import CreateGigRequest, GigQuery, OnboardingRequest, UpdateGigRequest
@@ -49,6 +59,7 @@ from coursepay.observability import logger, metrics, tracer
 from coursepay.settings import load_settings
 from coursepay.storage.audit import AuditTrail
 from coursepay.stripe_gateway.client import stripe_provider
+from coursepay.views import Page
 
 app = make_resolver()
 
@@ -83,8 +94,8 @@ def bookings() -> BookingService:
                           paid_cancellation=PaidCancellations(repository, recorder))  # refunded by the policy
 
 
-def _page(page: GigPage) -> dict[str, Any]:
-    return {"items": [public_view(gig) for gig in page.items], "next_cursor": page.next_cursor}
+def _page(page: GigPage) -> Page[GigView]:
+    return Page[GigView](items=[public_view(gig) for gig in page.items], next_cursor=page.next_cursor)
 
 
 def _teacher() -> Principal:
@@ -95,83 +106,95 @@ def _teacher() -> Principal:
 
 # ---------------------------------------------------------------------- public
 @app.get("/gigs")
-def list_gigs() -> dict[str, Any]:
+@responds(Page[GigView])
+def list_gigs() -> Page[GigView]:
     query = parse_model(GigQuery, app.current_event.query_string_parameters or {})
     return _page(gigs().browse(query))
 
 
 @app.get("/gigs/<gig_id>")
-def get_gig(gig_id: str) -> dict[str, Any]:
+@responds(GigView)
+def get_gig(gig_id: str) -> GigView:
     return public_view(gigs().get_active(gig_id))
 
 
 @app.get("/teachers/<teacher_id>")
-def teacher_profile(teacher_id: str) -> dict[str, Any]:
+@responds(TeacherProfileView)
+def teacher_profile(teacher_id: str) -> TeacherProfileView:
     profile = gigs().profile(teacher_id)
-    return {"teacher_id": profile.teacher_id, "gigs": [public_view(gig) for gig in profile.gigs]}
+    return TeacherProfileView(teacher_id=profile.teacher_id, gigs=[public_view(gig) for gig in profile.gigs])
 
 
-# ---------------------------------------------------------------------- a teacher's gigs
+# ------------------------------------------------------------- a teacher's gigs (with the version a PATCH names)
 @app.post("/teacher/gigs")
-def create_gig() -> Response[str]:
+@responds(Gig, HTTPStatus.CREATED)
+def create_gig() -> Gig:
     principal = require_principal(app.current_event.raw_event)
     request = parse_json_body(CreateGigRequest, app.current_event)
     gig = gigs().create(principal, request, app.current_event.headers.get("idempotency-key"))
     metrics.add_metric(name="GigsCreated", unit="Count", value=1)
-    return json_response(HTTPStatus.CREATED, gig.model_dump())
+    return gig
 
 
 @app.get("/teacher/gigs")
-def my_gigs() -> dict[str, Any]:
+@responds(GigPage)
+def my_gigs() -> GigPage:
     principal = require_principal(app.current_event.raw_event)
     query = parse_model(PageQuery, app.current_event.query_string_parameters or {})
-    page = gigs().teacher_gigs(principal, limit=query.limit, cursor=query.cursor)
-    return page.model_dump()
+    return gigs().teacher_gigs(principal, limit=query.limit, cursor=query.cursor)
 
 
 @app.get("/teacher/gigs/<gig_id>")
-def my_gig(gig_id: str) -> dict[str, Any]:
-    return gigs().get_own(require_principal(app.current_event.raw_event), gig_id).model_dump()
+@responds(Gig)
+def my_gig(gig_id: str) -> Gig:
+    return gigs().get_own(require_principal(app.current_event.raw_event), gig_id)
 
 
 @app.patch("/teacher/gigs/<gig_id>")
-def update_gig(gig_id: str) -> dict[str, Any]:
+@responds(Gig)
+def update_gig(gig_id: str) -> Gig:
     principal = require_principal(app.current_event.raw_event)
     request = parse_json_body(UpdateGigRequest, app.current_event)
-    return gigs().update(principal, gig_id, request).model_dump()
+    return gigs().update(principal, gig_id, request)
 
 
 @app.post("/teacher/gigs/<gig_id>/publish")
-def publish_gig(gig_id: str) -> dict[str, Any]:
-    return gigs().transition(require_principal(app.current_event.raw_event), gig_id, "publish").model_dump()
+@responds(Gig)
+def publish_gig(gig_id: str) -> Gig:
+    return gigs().transition(require_principal(app.current_event.raw_event), gig_id, "publish")
 
 
 @app.post("/teacher/gigs/<gig_id>/pause")
-def pause_gig(gig_id: str) -> dict[str, Any]:
-    return gigs().transition(require_principal(app.current_event.raw_event), gig_id, "pause").model_dump()
+@responds(Gig)
+def pause_gig(gig_id: str) -> Gig:
+    return gigs().transition(require_principal(app.current_event.raw_event), gig_id, "pause")
 
 
 @app.post("/teacher/gigs/<gig_id>/archive")
-def archive_gig(gig_id: str) -> dict[str, Any]:
-    return gigs().transition(require_principal(app.current_event.raw_event), gig_id, "archive").model_dump()
+@responds(Gig)
+def archive_gig(gig_id: str) -> Gig:
+    return gigs().transition(require_principal(app.current_event.raw_event), gig_id, "archive")
 
 
 # ---------------------------------------------------------------------- payouts
 @app.post("/teacher/payouts/onboarding")
-def start_onboarding() -> Response[str]:
+@responds(OnboardingLink, HTTPStatus.CREATED)
+def start_onboarding() -> OnboardingLink:
     teacher = _teacher()
     request = parse_json_body(OnboardingRequest, app.current_event)
-    return json_response(HTTPStatus.CREATED, payouts().start_onboarding(teacher, request))
+    return payouts().start_onboarding(teacher, request)
 
 
 @app.get("/teacher/payouts")
-def payout_status() -> dict[str, Any]:
-    return payouts().status(_teacher()).model_dump(exclude={"state_at"})
+@responds(PayoutStatusView)
+def payout_status() -> PayoutAccount:
+    return payouts().status(_teacher())  # sent as its view: without state_at
 
 
 @app.post("/teacher/payouts/login-link")
-def login_link() -> Response[str]:
-    return json_response(HTTPStatus.CREATED, payouts().login_link(_teacher()))
+@responds(DashboardLink, HTTPStatus.CREATED)
+def login_link() -> DashboardLink:
+    return payouts().login_link(_teacher())
 
 
 # ---------------------------------------------------------------------- bookings
@@ -188,54 +211,63 @@ def booking_view(booking: Booking) -> dict[str, Any]:
 
 
 @app.post("/bookings/quote")
-def quote_booking() -> dict[str, Any]:
+@responds(Quote)
+def quote_booking() -> Quote:
     _signed_in()
-    return bookings().quote(parse_json_body(QuoteRequest, app.current_event)).model_dump()
+    return bookings().quote(parse_json_body(QuoteRequest, app.current_event))
 
 
 @app.post("/bookings")
-def request_booking() -> Response[str]:
+@responds(BookingView, HTTPStatus.CREATED)
+def request_booking() -> dict[str, Any]:
     principal = _signed_in()
     request = parse_json_body(BookingRequest, app.current_event)
     booking = bookings().request(principal, request, app.current_event.headers.get("idempotency-key"))
     metrics.add_metric(name="BookingsRequested", unit="Count", value=1)
-    return json_response(HTTPStatus.CREATED, booking_view(booking))
+    return booking_view(booking)
 
 
 @app.get("/bookings")
+@responds(Page[BookingView])
 def list_bookings() -> dict[str, Any]:
     query = parse_model(BookingListQuery, app.current_event.query_string_parameters or {})
     return _bookings_page(bookings().list(_signed_in(), query))
 
 
 @app.get("/bookings/<booking_id>")
+@responds(BookingView)
 def get_booking(booking_id: str) -> dict[str, Any]:
     return booking_view(bookings().get(_signed_in(), booking_id))
 
 
 @app.post("/bookings/<booking_id>/confirm")
+@responds(BookingView)
 def confirm_booking(booking_id: str) -> dict[str, Any]:
     return booking_view(bookings().confirm(_signed_in(), booking_id))
 
 
 @app.post("/bookings/<booking_id>/decline")
+@responds(BookingView)
 def decline_booking(booking_id: str) -> dict[str, Any]:
     request = parse_json_body(ReasonRequest, app.current_event)
     return booking_view(bookings().decline(_signed_in(), booking_id, request.reason))
 
 
 @app.post("/bookings/<booking_id>/cancel")
+@responds(BookingView)
 def cancel_booking(booking_id: str) -> dict[str, Any]:
     request = parse_json_body(ReasonRequest, app.current_event)
     return booking_view(bookings().cancel(_signed_in(), booking_id, request.reason))
 
 
 @app.post("/bookings/<booking_id>/complete")
+@responds(BookingView)
 def complete_booking(booking_id: str) -> dict[str, Any]:
     return booking_view(bookings().complete(_signed_in(), booking_id))
 
 
 @app.post("/bookings/<booking_id>/report-problem")
+@responds(BookingView)
 def report_problem(booking_id: str) -> dict[str, Any]:
     report = parse_json_body(ProblemReport, app.current_event)
     return booking_view(bookings().report_problem(_signed_in(), booking_id, report))

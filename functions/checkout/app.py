@@ -11,7 +11,6 @@ from functools import cache
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -19,7 +18,7 @@ from coursepay.accounts.repository import AccountsRepository
 from coursepay.api.principal import require_principal
 from coursepay.api.request_parsing import parse_json_body
 from coursepay.api.resolver import make_resolver
-from coursepay.api.responses import json_response
+from coursepay.api.responses import responds
 from coursepay.billing.core import BillingCore
 from coursepay.billing.customers import CustomerDirectory
 from coursepay.courses.repository import CoursesRepository
@@ -33,6 +32,14 @@ from coursepay.subscriptions.fulfilment import CourseFulfilment
 from coursepay.subscriptions.models import CancelRequest, CheckoutRequest
 from coursepay.subscriptions.repository import SubscriptionsRepository
 from coursepay.subscriptions.service import CourseCheckout
+from coursepay.subscriptions.views import (
+    CheckoutStarted,
+    CourseAccess,
+    FulfilmentView,
+    MyCourse,
+    SubscriptionView,
+)
+from coursepay.views import Page
 
 app = make_resolver()
 
@@ -59,26 +66,30 @@ def _caller() -> Principal:
 
 
 @app.post("/courses/<course_id>/checkout")
-def start_checkout(course_id: str) -> Response[str]:
+@responds(CheckoutStarted, HTTPStatus.CREATED)
+def start_checkout(course_id: str) -> dict[str, Any]:
     principal = _caller()
     request = parse_json_body(CheckoutRequest, app.current_event)
     result = service().start(principal, course_id, request)
     metrics.add_metric(name=f"CourseCheckouts_{request.pricing}", unit="Count", value=1)
     # 201 like every checkout start (tracks too): a session exists for the buyer, new or the open one again
-    return json_response(HTTPStatus.CREATED, result)
+    return result
 
 
 @app.post("/checkout/sessions/<session_id>/fulfil")
+@responds(FulfilmentView)
 def fulfil(session_id: str) -> dict[str, Any]:
     return service().fulfil(_caller(), session_id)
 
 
 @app.get("/subscriptions")
+@responds(Page[SubscriptionView])
 def my_subscriptions() -> dict[str, Any]:
     return service().subscriptions(_caller())
 
 
 @app.post("/subscriptions/<subscription_id>/cancel")
+@responds(SubscriptionView)
 def cancel_subscription(subscription_id: str) -> dict[str, Any]:
     principal = _caller()
     request = parse_json_body(CancelRequest, app.current_event)
@@ -86,11 +97,13 @@ def cancel_subscription(subscription_id: str) -> dict[str, Any]:
 
 
 @app.get("/courses/<course_id>/access")
+@responds(CourseAccess)
 def course_access(course_id: str) -> dict[str, Any]:
     return service().has_access(_caller(), course_id)
 
 
 @app.get("/me/courses")
+@responds(Page[MyCourse])
 def my_courses() -> dict[str, Any]:
     return service().my_courses(_caller())
 

@@ -11,19 +11,19 @@ from functools import cache
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from coursepay.api.principal import require_principal
 from coursepay.api.request_parsing import parse_json_body
 from coursepay.api.resolver import make_resolver
-from coursepay.api.responses import json_response
+from coursepay.api.responses import responds
 from coursepay.courses.billing import CourseCatalogueBilling
 from coursepay.courses.models import CreateCourseRequest, UpdateCourseRequest
 from coursepay.courses.repository import CoursesRepository
 from coursepay.courses.service import CourseService
 from coursepay.courses.settings import CourseManagementSettings
+from coursepay.courses.views import CourseManagementView, CourseView
 from coursepay.errors import InvalidRequest
 from coursepay.observability import logger, metrics, tracer
 from coursepay.settings import load_settings
@@ -31,6 +31,7 @@ from coursepay.storage.audit import AuditTrail
 from coursepay.stripe_gateway.client import stripe_provider
 from coursepay.subscriptions.repository import SubscriptionsRepository
 from coursepay.subscriptions.service import CourseSubscribersAdmin
+from coursepay.views import Page
 
 app = make_resolver()
 
@@ -64,25 +65,29 @@ def _query(name: str) -> str | None:
 
 
 @app.get("/courses")
+@responds(Page[CourseView])
 def catalogue() -> dict[str, Any]:
     return service().catalogue(limit=_limit(), cursor=_query("cursor"), teacher_id=_query("teacher_id"))
 
 
 @app.get("/courses/<course_id>")
+@responds(CourseView)
 def get_course(course_id: str) -> dict[str, Any]:
     return service().get(course_id, None)
 
 
 @app.post("/courses")
-def create_course() -> Response[str]:
+@responds(CourseView, HTTPStatus.CREATED)
+def create_course() -> dict[str, Any]:
     principal = require_principal(app.current_event.raw_event)
     request = parse_json_body(CreateCourseRequest, app.current_event)
     course = service().create(principal, request, app.current_event.headers.get("idempotency-key"))
     metrics.add_metric(name="CoursesCreated", unit="Count", value=1)
-    return json_response(HTTPStatus.CREATED, course.public_view())
+    return course.public_view()
 
 
 @app.patch("/courses/<course_id>")
+@responds(CourseView)
 def update_course(course_id: str) -> dict[str, Any]:
     principal = require_principal(app.current_event.raw_event)
     request = parse_json_body(UpdateCourseRequest, app.current_event)
@@ -90,18 +95,21 @@ def update_course(course_id: str) -> dict[str, Any]:
 
 
 @app.delete("/courses/<course_id>")
+@responds(CourseView)
 def deactivate_course(course_id: str) -> dict[str, Any]:
     principal = require_principal(app.current_event.raw_event)
     return service().deactivate(principal, course_id).public_view()
 
 
 @app.get("/teacher/courses")
+@responds(Page[CourseView])
 def teacher_courses() -> dict[str, Any]:
     principal = require_principal(app.current_event.raw_event)
     return service().teacher_courses(principal, limit=_limit(), cursor=_query("cursor"))
 
 
 @app.get("/teacher/courses/<course_id>")
+@responds(CourseManagementView)
 def teacher_course(course_id: str) -> dict[str, Any]:
     return service().teacher_course(require_principal(app.current_event.raw_event), course_id)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
@@ -19,6 +18,7 @@ from pydantic import BaseModel
 from coursepay.api.principal import require_principal
 from coursepay.api.request_parsing import parse_json_body
 from coursepay.api.resolver import make_resolver
+from coursepay.api.responses import responds
 from coursepay.billing.enrollments import EnrollmentsRepository
 from coursepay.events.publisher import EventPublisher
 from coursepay.identity import Principal
@@ -27,7 +27,7 @@ from coursepay.settings import load_settings
 from coursepay.storage.audit import AuditTrail
 from coursepay.tracks.catalogue import TracksRepository
 from coursepay.tracks.learning import ProgressService, ToolAccountsService, ToolsPageService
-from coursepay.tracks.learning_models import CompleteProjectBody, SubmitProjectBody
+from coursepay.tracks.learning_models import CompleteProjectBody, ProjectOutcome, SubmitProjectBody, ToolsPage
 from coursepay.tracks.progress import ProgressRepository
 from coursepay.tracks.settings import LearningSettings
 from coursepay.tracks.tools.accounts import ToolAccounts, ToolAccountsRepository
@@ -63,43 +63,42 @@ def _principal() -> Principal:
     return require_principal(app.current_event.raw_event)
 
 
-def _private(model: BaseModel) -> Response[str]:
-    # Credentials: never kept by a browser or a proxy cache.
-    return Response(200, content_types.APPLICATION_JSON, model.model_dump_json(),
-                    headers={"Cache-Control": "no-store"})
-
-
 @app.post("/me/tracks/<track_id>/projects/<project_id>/submit")
-def submit_project(track_id: str, project_id: str) -> dict[str, Any]:
+@responds(ProjectOutcome)
+def submit_project(track_id: str, project_id: str) -> ProjectOutcome:
     student = _principal()
     body = parse_json_body(SubmitProjectBody, app.current_event)
-    return service().progress.submit(student, track_id, project_id, body).model_dump()
+    return service().progress.submit(student, track_id, project_id, body)
 
 
 @app.post("/tracks/<track_id>/students/<user_id>/projects/<project_id>/complete")
-def complete_project(track_id: str, user_id: str, project_id: str) -> dict[str, Any]:
+@responds(ProjectOutcome)
+def complete_project(track_id: str, user_id: str, project_id: str) -> ProjectOutcome:
     reviewer = _principal()
     body = parse_json_body(CompleteProjectBody, app.current_event)
     outcome = service().progress.complete(reviewer, track_id, user_id, project_id, body)
     metrics.add_metric(name="TrackProjectsCompleted", unit="Count", value=1)
-    return outcome.model_dump()
+    return outcome
 
 
 @app.get("/me/tracks/<track_id>/tools")
-def my_tools(track_id: str) -> Response[str]:
-    return _private(service().tools.page(_principal(), track_id))
+@responds(ToolsPage, headers={"Cache-Control": "no-store"})  # credentials: never kept by a browser or a proxy cache
+def my_tools(track_id: str) -> ToolsPage:
+    return service().tools.page(_principal(), track_id)
 
 
 @app.get("/me/tool-accounts")
-def my_tool_accounts() -> dict[str, Any]:
-    return service().accounts.get(_principal()).model_dump()
+@responds(ToolAccounts)
+def my_tool_accounts() -> ToolAccounts:
+    return service().accounts.get(_principal())
 
 
 @app.put("/me/tool-accounts")
-def set_tool_accounts() -> dict[str, Any]:
+@responds(ToolAccounts)
+def set_tool_accounts() -> ToolAccounts:
     student = _principal()
     body = parse_json_body(ToolAccounts, app.current_event)
-    return service().accounts.set(student, body).model_dump()
+    return service().accounts.set(student, body)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -21,7 +21,6 @@ from functools import cache
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
@@ -30,25 +29,34 @@ from coursepay.accounts.repository import AccountsRepository
 from coursepay.api.principal import require_principal
 from coursepay.api.request_parsing import parse_json_body, query_int
 from coursepay.api.resolver import make_resolver
-from coursepay.api.responses import json_response
-from coursepay.billing.admin_views import AdminPayments, payment_filters
+from coursepay.api.responses import Reply, responds
+from coursepay.billing.admin_views import AdminPayments, UserOverview, payment_filters
 from coursepay.billing.core import BillingCore
 from coursepay.billing.customers import CustomerDirectory
-from coursepay.billing.summary import DailySummary
+from coursepay.billing.payments import Payment
+from coursepay.billing.summary import DailySummary, Summary
 from coursepay.observability import logger, metrics, tracer
 from coursepay.reconciliation.sessions import CheckoutSessionRecovery
-from coursepay.refunds.repository import RefundRequestsRepository
+from coursepay.refunds.repository import RefundRequest, RefundRequestsRepository
 from coursepay.refunds.service import RefundService
+from coursepay.refunds.views import RefundRequestView
 from coursepay.settings import load_settings
 from coursepay.stripe_gateway.client import publishable_key, stripe_provider
 from coursepay.tracks.catalogue import TracksRepository
 from coursepay.tracks.models import (
     ApproveRefundBody,
     CheckoutRequest,
+    CheckoutView,
     DenyRefundBody,
+    MyTracks,
     PaymentIntentRequest,
+    PaymentIntentView,
+    PaymentList,
+    PaymentView,
     RefundRequestBody,
     SignupCheckoutRequest,
+    SignupVerification,
+    TrackView,
 )
 from coursepay.tracks.progress import ProgressRepository
 from coursepay.tracks.purchases import TrackPurchases
@@ -56,6 +64,7 @@ from coursepay.tracks.service import TrackQueries
 from coursepay.tracks.settings import PaymentsSettings
 from coursepay.tracks.signups import SignupsRepository
 from coursepay.tracks.tools.records import ToolSetRepository
+from coursepay.views import Page
 from coursepay.webhooks.relay import StripeEventRelay
 
 app = make_resolver()
@@ -97,120 +106,142 @@ def _principal() -> Any:
     return require_principal(app.current_event.raw_event)
 
 
+def _refund_page(requests: list[RefundRequest], next_cursor: str | None) -> Page[RefundRequestView]:
+    # each stored request as its view: the Stripe attempt counter stays inside
+    return Page[RefundRequestView](items=[RefundRequestView.model_validate(r.model_dump(exclude={"attempt"}))
+                                          for r in requests], next_cursor=next_cursor)
+
+
 @app.get("/tracks")
-def list_tracks() -> dict[str, Any]:
-    return {"items": [track.model_dump() for track in service().queries.catalogue()], "next_cursor": None}
+@responds(Page[TrackView])
+def list_tracks() -> Page[TrackView]:
+    return Page[TrackView](items=service().queries.catalogue())
 
 
 @app.get("/tracks/<track_id>")
-def get_track(track_id: str) -> dict[str, Any]:
-    return service().queries.track(track_id).model_dump()
+@responds(TrackView)
+def get_track(track_id: str) -> TrackView:
+    return service().queries.track(track_id)
 
 
 @app.post("/tracks/<track_id>/payment-intents")
-def create_payment_intent(track_id: str) -> Response[str]:
+@responds(PaymentIntentView, HTTPStatus.CREATED)
+def create_payment_intent(track_id: str) -> PaymentIntentView:
     principal = _principal()
     parse_json_body(PaymentIntentRequest, app.current_event)
     view = service().purchases.create_payment_intent(principal, track_id)
     metrics.add_metric(name="TrackPaymentIntents", unit="Count", value=1)
-    return json_response(HTTPStatus.CREATED, view)
+    return view
 
 
 @app.post("/tracks/<track_id>/checkout")
-def create_checkout(track_id: str) -> Response[str]:
+@responds(CheckoutView, HTTPStatus.CREATED)
+def create_checkout(track_id: str) -> CheckoutView:
     principal = _principal()
     request = parse_json_body(CheckoutRequest, app.current_event)
-    return json_response(HTTPStatus.CREATED, service().purchases.create_checkout(principal, track_id, request))
+    return service().purchases.create_checkout(principal, track_id, request)
 
 
 @app.post("/tracks/<track_id>/signup-checkout")
-def create_signup_checkout(track_id: str) -> Response[str]:
+@responds(CheckoutView, HTTPStatus.CREATED)
+def create_signup_checkout(track_id: str) -> CheckoutView:
     request = parse_json_body(SignupCheckoutRequest, app.current_event)
     key = app.current_event.headers.get("idempotency-key")
     view = service().purchases.create_signup_checkout(track_id, request, key)
     metrics.add_metric(name="TrackSignupCheckouts", unit="Count", value=1)
-    return json_response(HTTPStatus.CREATED, view)
+    return view
 
 
 @app.get("/checkout/sessions/<session_id>/verify")
-def verify_signup(session_id: str) -> Response[str]:
+@responds(SignupVerification, HTTPStatus.OK, HTTPStatus.ACCEPTED)
+def verify_signup(session_id: str) -> Reply:
     verification = service().purchases.verify_signup(session_id)
-    status = HTTPStatus.OK if verification.status == "ready" else HTTPStatus.ACCEPTED
-    return json_response(status, verification)
+    return Reply(HTTPStatus.OK if verification.status == "ready" else HTTPStatus.ACCEPTED, verification)
 
 
 @app.get("/payments")
-def my_payments() -> dict[str, Any]:
-    return service().queries.payments_of(_principal()).model_dump()
+@responds(PaymentList)
+def my_payments() -> PaymentList:
+    return service().queries.payments_of(_principal())
 
 
 @app.get("/payments/<payment_id>")
-def get_payment(payment_id: str) -> dict[str, Any]:
-    return service().queries.payment(_principal(), payment_id).model_dump()
+@responds(PaymentView)
+def get_payment(payment_id: str) -> PaymentView:
+    return service().queries.payment(_principal(), payment_id)
 
 
 @app.post("/payments/<payment_id>/refund-requests")
-def request_refund(payment_id: str) -> Response[str]:
+@responds(RefundRequestView, HTTPStatus.CREATED)
+def request_refund(payment_id: str) -> RefundRequest:
     principal = _principal()
     body = parse_json_body(RefundRequestBody, app.current_event)
-    return json_response(HTTPStatus.CREATED, service().refunds.request(principal, payment_id, body.reason))
+    return service().refunds.request(principal, payment_id, body.reason)
 
 
 @app.get("/me/refund-requests")
-def my_refund_requests() -> dict[str, Any]:
-    return {"items": [r.model_dump() for r in service().refunds.of_user(_principal())], "next_cursor": None}
+@responds(Page[RefundRequestView])
+def my_refund_requests() -> Page[RefundRequestView]:
+    return _refund_page(service().refunds.of_user(_principal()), None)
 
 
 @app.get("/me/tracks")
-def my_tracks() -> dict[str, Any]:
-    return service().queries.my_tracks(_principal()).model_dump()
+@responds(MyTracks)
+def my_tracks() -> MyTracks:
+    return service().queries.my_tracks(_principal())
 
 
 @app.get("/admin/refund-requests")
-def list_refund_requests() -> dict[str, Any]:
+@responds(Page[RefundRequestView])
+def list_refund_requests() -> Page[RefundRequestView]:
     admin = _principal()
     event = app.current_event
     status = event.get_query_string_value("status", "pending") or "pending"
     requests, next_cursor = service().refunds.list(admin, status, limit=query_int(event, "limit"),
                                                    cursor=event.get_query_string_value("cursor") or None)
-    return {"items": [r.model_dump() for r in requests], "next_cursor": next_cursor}
+    return _refund_page(requests, next_cursor)
 
 
 @app.get("/admin/payments")
-def search_payments() -> dict[str, Any]:
+@responds(Page[Payment])
+def search_payments() -> Page[Payment]:
     admin = _principal()
     event = app.current_event
     query = {name: event.get_query_string_value(name) for name in ("status", "kind", "user_id", "from", "to")}
     payments, next_cursor = service().admin.search(admin, payment_filters(query, query_int(event, "limit")),
                                                    event.get_query_string_value("cursor") or None)
-    return {"items": [p.model_dump() for p in payments], "next_cursor": next_cursor}
+    return Page[Payment](items=payments, next_cursor=next_cursor)
 
 
 @app.get("/admin/summary")
-def money_summary() -> dict[str, Any]:
+@responds(Summary)
+def money_summary() -> Summary:
     admin = _principal()
     event = app.current_event
     query = {name: event.get_query_string_value(name) for name in ("from", "to")}
-    return service().admin.summary(admin, payment_filters(query, None)).model_dump()
+    return service().admin.summary(admin, payment_filters(query, None))
 
 
 @app.get("/admin/users/<user_id>")
+@responds(UserOverview)
 def user_overview(user_id: str) -> dict[str, Any]:
     return service().admin.user_overview(_principal(), user_id)
 
 
 @app.post("/admin/refund-requests/<request_id>/approve")
-def approve_refund(request_id: str) -> dict[str, Any]:
+@responds(RefundRequestView)
+def approve_refund(request_id: str) -> RefundRequest:
     admin = _principal()
     body = parse_json_body(ApproveRefundBody, app.current_event)
-    return service().refunds.approve(admin, request_id, body.amount).model_dump()
+    return service().refunds.approve(admin, request_id, body.amount)
 
 
 @app.post("/admin/refund-requests/<request_id>/deny")
-def deny_refund(request_id: str) -> dict[str, Any]:
+@responds(RefundRequestView)
+def deny_refund(request_id: str) -> RefundRequest:
     admin = _principal()
     body = parse_json_body(DenyRefundBody, app.current_event)
-    return service().refunds.deny(admin, request_id, body.reason).model_dump()
+    return service().refunds.deny(admin, request_id, body.reason)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

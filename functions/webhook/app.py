@@ -11,6 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from coursepay.api.resolver import make_resolver
+from coursepay.api.responses import responds
 from coursepay.observability import logger, metrics, tracer
 from coursepay.settings import WebhookSettings, load_settings
 from coursepay.webhooks.relay import StripeEventRelay
@@ -46,19 +47,21 @@ def _raw_body() -> bytes:
     return base64.b64decode(body) if event.is_base64_encoded else body.encode()
 
 
-def _answer(result: IngestResult, endpoint: str) -> dict[str, Any]:
+def _answer(result: IngestResult, endpoint: str) -> IngestResult:
     logger.info("stripe event", event_id=result.event_id, outcome=result.outcome, endpoint=endpoint)
-    return result.model_dump()
+    return result
 
 
 @app.post("/webhooks/stripe")
-def stripe_webhook() -> dict[str, Any]:
+@responds(IngestResult)
+def stripe_webhook() -> IngestResult:
     return _answer(platform_service().ingest(_raw_body(), app.current_event.headers.get("stripe-signature")),
                    "platform")
 
 
 @app.post("/webhooks/stripe/connect")
-def stripe_connect_webhook() -> dict[str, Any]:
+@responds(IngestResult)
+def stripe_connect_webhook() -> IngestResult:
     return _answer(connect_service().ingest(_raw_body(), app.current_event.headers.get("stripe-signature")),
                    "connect")
 

@@ -1,6 +1,6 @@
 """A frontend developer's path: generate a typed Python client from the document the local stack serves, with
-openapi-python-client (PyPI), and call routes with it - public, signing in, authenticated, and a refused request
-whose error comes back as the typed Error model."""
+openapi-python-client (PyPI), and call routes with it - public, signing in, authenticated (each answer parsed into
+its typed view), and a refused request whose error comes back as the typed Error model."""
 
 from __future__ import annotations
 
@@ -26,12 +26,13 @@ CALLS = textwrap.dedent("""
     anonymous = Client(base_url=base_url, raise_on_unexpected_status=True)
     tracks = list_tracks.sync_detailed(client=anonymous)
     tokens = login.sync(client=anonymous, body=LoginRequest(email="student@coursepay.local", password=sys.argv[2]))
-    signed_in = AuthenticatedClient(base_url=base_url, token=tokens["access_token"])
+    signed_in = AuthenticatedClient(base_url=base_url, token=tokens.access_token)
     profile = me.sync(client=signed_in)
     refused = create_course.sync(client=signed_in, body=CreateCourseRequest(title="x", currency="usd",
                                                                           monthly_price=1500))
-    print(json.dumps({"tracks": [int(tracks.status_code), json.loads(tracks.content)["items"][0]["track_id"]],
-                      "email": profile["email"], "refused_type": type(refused).__name__,
+    print(json.dumps({"tracks": [int(tracks.status_code), tracks.parsed.items[0].track_id],
+                      "types": [type(tokens).__name__, type(profile).__name__, type(tracks.parsed).__name__],
+                      "email": profile.email, "refused_type": type(refused).__name__,
                       "refused": refused.to_dict() if isinstance(refused, Error) else None}))
 """)
 
@@ -54,5 +55,6 @@ def test_a_generated_typed_client_calls_the_api(api: Any, tmp_path: Path) -> Non
     result = json.loads(called.stdout)
     assert result["tracks"] == [200, "DP"]
     assert result["email"] == "student@coursepay.local"
+    assert result["types"] == ["Tokens", "Profile", "TrackViewPage"]  # typed answers, the document's views
     assert result["refused_type"] == "Error"  # a student may not create courses: 403 in the typed error shape
     assert result["refused"]["error"]["code"] == "forbidden"

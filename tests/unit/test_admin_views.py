@@ -16,7 +16,8 @@ pytest_plugins = ("tests.support.tracks_fixtures",)
 # (day, status, kind) of the payments of two buyers, across a month boundary
 ANN = [("2026-10-30", "succeeded", "course"), ("2026-11-02", "failed", "track"), ("2026-11-03", "succeeded", "track"),
        ("2026-11-20", "refunded", "course")]
-BOB = [("2026-10-31", "succeeded", "track"), ("2026-11-03", "pending", "booking"), ("2026-12-01", "succeeded", "course")]
+BOB = [("2026-10-31", "succeeded", "track"), ("2026-11-03", "pending", "booking"),
+       ("2026-12-01", "succeeded", "course")]
 
 
 @pytest.fixture

@@ -7,11 +7,9 @@ sends at most one e-mail per address and purpose per ``RESEND_COOLDOWN_SECONDS``
 
 from __future__ import annotations
 
-from typing import Any
-
 from coursepay.accounts.identity import CognitoIdentity
 from coursepay.accounts.mail import RESET_LINK_SECONDS, VERIFY_LINK_SECONDS, AccountMail
-from coursepay.accounts.models import Accepted, Profile
+from coursepay.accounts.models import Accepted, LinkUsed, Profile
 from coursepay.accounts.repository import AccountsRepository
 from coursepay.accounts.tokens import AccountLinks, UsedLink
 from coursepay.errors import InvalidRequest
@@ -44,14 +42,14 @@ class AccountLinkFlows:
                                    cooldown_seconds=RESEND_COOLDOWN_SECONDS)
         return Accepted(message="if this address has an account waiting for confirmation, a new link is on its way")
 
-    def verify_email(self, token: str) -> dict[str, Any]:
+    def verify_email(self, token: str) -> LinkUsed:
         used = self._links.use(token, "verify_email")
         profile = self._owner(used)
         self._identity.mark_email_verified(profile.email)
         self._accounts.mark_email_verified(profile.user_id)
         self._audit.record(AuditEntry(entity=f"user#{profile.user_id}", action="account.email_verified",
                                       actor=f"user:{profile.user_id}", after={"email_verified": True}))
-        return {"status": "email_verified", "email": profile.email}
+        return LinkUsed(status="email_verified", email=profile.email)
 
     # ------------------------------------------------------------------------------ passwords
     def request_password_reset(self, email: str) -> Accepted:
@@ -67,7 +65,7 @@ class AccountLinkFlows:
             logger.info("password reset for an address without an account")
         return Accepted(message="if this address has an account, a link to choose a new password is on its way")
 
-    def set_password(self, token: str, new_password: str) -> dict[str, Any]:
+    def set_password(self, token: str, new_password: str) -> LinkUsed:
         """The password of the link's account (the welcome link or a reset). The link is used first, so two
         concurrent uses set one password; if Cognito then refuses the password, the link works again."""
         used = self._links.use(token, "password")
@@ -84,7 +82,7 @@ class AccountLinkFlows:
         self._identity.sign_out_everywhere(profile.email)  # whoever knew the old password is signed out
         self._audit.record(AuditEntry(entity=f"user#{profile.user_id}", action="account.password_set",
                                       actor=f"user:{profile.user_id}", after={"through": "link"}))
-        return {"status": "password_set", "email": profile.email}
+        return LinkUsed(status="password_set", email=profile.email)
 
     # ------------------------------------------------------------------------------ helpers
     def _profile_of(self, email: str) -> Profile | None:

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from coursepay.text import PlainText
+from coursepay.views import PublicView
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -99,3 +100,21 @@ class Accepted(BaseModel):
 
     status: Literal["accepted"] = "accepted"
     message: str
+
+
+class TermsView(PublicView):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"version": "2025-01"}]})
+
+    version: str  # the terms a sign-up accepts (``accepted_terms_version``)
+
+
+class LinkUsed(PublicView):
+    """The answer of an e-mailed link once used: what it did, for which address."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "status": "email_verified",
+        "email": "ada@example.com",
+    }]})
+
+    status: Literal["password_set", "email_verified"]
+    email: str

@@ -11,24 +11,39 @@ is not covered yet.
 
 from __future__ import annotations
 
-from typing import Any
+from pydantic import BaseModel
 
-from coursepay.accounts.consent import ConsentLedger
+from coursepay.accounts.consent import Consent, ConsentLedger
 from coursepay.accounts.identity import CognitoIdentity
+from coursepay.accounts.models import Profile
 from coursepay.accounts.repository import AccountsRepository
 from coursepay.accounts.tokens import AccountLinks
-from coursepay.billing.enrollments import EnrollmentsRepository
-from coursepay.billing.payments import PaymentsRepository
+from coursepay.billing.enrollments import Enrollment, EnrollmentsRepository
+from coursepay.billing.payments import Payment, PaymentsRepository
 from coursepay.clock import iso_now
 from coursepay.errors import Conflict, NotFound
 from coursepay.identity import Principal
-from coursepay.refunds.repository import RefundRequestsRepository
+from coursepay.refunds.repository import RefundRequest, RefundRequestsRepository
 from coursepay.storage.audit import AuditEntry, AuditTrail
+from coursepay.subscriptions.models import Subscription
 from coursepay.subscriptions.repository import SubscriptionsRepository
 
 BILLING_SUBSCRIPTION_STATES = frozenset({"active", "trialing", "past_due", "unpaid", "incomplete", "paused"})
 KEPT_AFTER_DELETION = ["payments", "refund_requests", "subscriptions", "enrollments", "consents", "stripe_customer",
                        "audit"]
+
+
+class PersonalDataExport(BaseModel):
+    """Everything kept about the user, records whole: it is theirs (GET /me/export)."""
+
+    exported_at: str
+    user_id: str
+    profile: Profile
+    consents: list[Consent]
+    enrollments: list[Enrollment]
+    payments: list[Payment]
+    subscriptions: list[Subscription]
+    refund_requests: list[RefundRequest]
 
 
 class PersonalData:
@@ -46,23 +61,19 @@ class PersonalData:
         self._refund_requests = refund_requests
         self._audit = audit
 
-    def export(self, principal: Principal) -> dict[str, Any]:
+    def export(self, principal: Principal) -> PersonalDataExport:
         user_id = principal.user_id
         profile = self._accounts.get_profile(user_id)
         if profile is None:
             raise NotFound("no profile for this user")
         self._audit.record(AuditEntry(entity=f"user#{user_id}", action="account.data_exported",
                                       actor=f"user:{user_id}"))
-        return {
-            "exported_at": iso_now(),
-            "user_id": user_id,
-            "profile": profile.model_copy(update={"groups": sorted(principal.groups)}).model_dump(mode="json"),
-            "consents": [c.model_dump(mode="json") for c in self._consents.of_user(user_id)],
-            "enrollments": [e.model_dump(mode="json") for e in self._enrollments.of_user(user_id)],
-            "payments": [p.model_dump(mode="json") for p in self._payments.of_user(user_id)],
-            "subscriptions": [s.model_dump(mode="json") for s in self._subscriptions.of_user(user_id)],
-            "refund_requests": [r.model_dump(mode="json") for r in self._refund_requests.of_user(user_id)],
-        }
+        return PersonalDataExport(
+            exported_at=iso_now(), user_id=user_id,
+            profile=profile.model_copy(update={"groups": sorted(principal.groups)}),
+            consents=self._consents.of_user(user_id), enrollments=self._enrollments.of_user(user_id),
+            payments=self._payments.of_user(user_id), subscriptions=self._subscriptions.of_user(user_id),
+            refund_requests=self._refund_requests.of_user(user_id))
 
     def delete(self, principal: Principal) -> None:
         """Idempotent: a second call (the access token outlives the account) finds the tombstone and does nothing."""

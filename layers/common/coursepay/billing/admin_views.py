@@ -15,7 +15,7 @@ from typing import Any, get_args
 from boto3.dynamodb.conditions import Attr, Key
 from pydantic import BaseModel
 
-from coursepay.billing.enrollments import EnrollmentsRepository
+from coursepay.billing.enrollments import Enrollment, EnrollmentsRepository
 from coursepay.billing.payments import Payment, PaymentsRepository, PaymentStatus, ProductKind, payment_from_item
 from coursepay.billing.summary import DailySummary, Summary
 from coursepay.clock import utc_now
@@ -23,6 +23,7 @@ from coursepay.errors import InvalidRequest
 from coursepay.identity import ADMINS, Principal
 from coursepay.storage.cursors import decode_cursor, encode_cursor, page_limit
 from coursepay.storage.dynamo import translated_errors
+from coursepay.views import PublicView
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -30,6 +31,14 @@ MAX_DAYS = 366
 _MAX_READS = 10
 _USER_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _TABLE_KEYS = {"pk", "sk"}
+
+
+class UserOverview(PublicView):
+    """``GET /admin/users/{userId}``: the user's ledger records, whole (admins)."""
+
+    user_id: str
+    payments: list[Payment]
+    enrollments: list[Enrollment]
 
 
 class PaymentFilters(BaseModel):

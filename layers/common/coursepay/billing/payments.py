@@ -116,7 +116,7 @@ class PaymentsRepository:
 
     def want(self, batch: BatchRead, payment_id: str) -> Slot[Payment]:
         """The payment, read with the other keys of ``batch``."""
-        return batch.want(self.table, _key(payment_id), _from_item)
+        return batch.want(self.table, _key(payment_id), payment_from_item)
 
     def by_payment_intent(self, payment_intent_id: str) -> Payment | None:
         ref = self.table.get({"pk": f"PI#{payment_intent_id}", "sk": "PAYMENT_REF"})

@@ -7,15 +7,13 @@ compare."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from coursepay.bookings.booking_views import BookingStatus, BookingView, HostMeetingView
 from coursepay.identity import Principal
-
-BookingStatus = Literal["pending", "confirmed", "declined", "expired", "cancelled", "completed"]
-PaymentStatus = Literal["unpaid", "processing", "paid", "failed", "refunded", "partially_refunded"]
-CancelledBy = Literal["student", "teacher", "admin", "system"]
+from coursepay.views import Page
 
 # A booking in one of these holds its slot of the teacher's calendar; the others have let it go.
 LIVE_STATUSES: frozenset[BookingStatus] = frozenset({"pending", "confirmed", "completed"})
@@ -24,63 +22,24 @@ LIVE_STATUSES: frozenset[BookingStatus] = frozenset({"pending", "confirmed", "co
 SLOT_MINUTES = 15
 
 
-class Meeting(BaseModel):
-    provider: str
-    meeting_id: str
-    join_url: str
+class Meeting(HostMeetingView):
+    model_config = ConfigDict(extra="ignore")
+
     host_url: str | None = None
 
 
-class Booking(BaseModel):
+class Booking(BookingView):
     model_config = ConfigDict(extra="forbid")  # a misspelt change is an error, not a silently dropped field
 
-    booking_id: str  # bk_<hex>
-    gig_id: str
-    gig_title: str
-    teacher_id: str
-    student_id: str
-    start: str
-    end: str
-    duration_minutes: int
-    time_zone: str  # the gig's, for e-mails
-    currency: str
-    base_amount: int
-    fee_amount: int
-    total_amount: int
-    status: BookingStatus = "pending"
-    payment_status: PaymentStatus = "unpaid"
-    requested_at: str
-    respond_by: str  # an unanswered request expires then
-    confirmed_at: str | None = None
-    payment_due: str | None = None  # set at confirm: a confirmed booking unpaid by then is cancelled
-    completed_at: str | None = None
-    cancelled_at: str | None = None
-    cancelled_by: CancelledBy | None = None
-    cancel_reason: str | None = None
-    payment_id: str | None = None
-    payment_intent_id: str | None = None
-    refunded_amount: int = 0
-    transfer_id: str | None = None
-    transfer_reversed: bool = False
     meeting: Meeting | None = None
-    problem_reported: bool = False
-    problem_reported_at: str | None = None
-    problem_description: str | None = None
-    remind_at: str | None = None  # when booking.reminder_due is emitted for a paid booking
-    reminder_sent_at: str | None = None
-    auto_complete_at: str | None = None  # a paid booking completes then unless a problem was reported
     version: int = Field(default=1, ge=1)  # every write is conditional on the version read
-    created_at: str
-    updated_at: str
 
     @property
     def live(self) -> bool:
         return self.status in LIVE_STATUSES
 
 
-class BookingPage(BaseModel):
-    items: list[Booking]
-    next_cursor: str | None = None
+BookingPage = Page[Booking]
 
 
 def public_view(booking: Booking) -> dict[str, Any]:

@@ -17,7 +17,8 @@ from typing import Any
 from coursepay.bookings import events
 from coursepay.bookings.booking_repository import BookingsRepository
 from coursepay.bookings.booking_requests import BookingListQuery, BookingRequest, ProblemReport, QuoteRequest
-from coursepay.bookings.bookings import Booking, BookingPage, CancelledBy
+from coursepay.bookings.booking_views import CancelledBy
+from coursepay.bookings.bookings import Booking, BookingPage
 from coursepay.bookings.models import Gig
 from coursepay.bookings.quote import Quote
 from coursepay.bookings.recorder import BookingRecorder

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from coursepay.views import Page, PublicView
 
 GigStatus = Literal["draft", "active", "paused", "archived"]
 
@@ -17,7 +19,9 @@ class WeeklyWindow(BaseModel):
     end: str  # "HH:MM", after start, same day
 
 
-class Gig(BaseModel):
+class GigView(PublicView):
+    """A gig as the API shows it (the public pages and its teacher alike)."""
+
     gig_id: str
     teacher_id: str
     title: str
@@ -31,24 +35,27 @@ class Gig(BaseModel):
     availability: list[WeeklyWindow]
     min_notice_hours: int = Field(ge=0)
     status: GigStatus = "draft"
-    version: int = 1  # every write is conditional on the version read
     created_at: str
     updated_at: str
+
+
+class Gig(GigView):
+    """The stored gig and its teacher's view: the version a PATCH names (every write is conditional on it)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    version: int = 1
 
     @property
     def active(self) -> bool:
         return self.status == "active"
 
 
-class GigPage(BaseModel):
-    items: list[Gig]
-    next_cursor: str | None = None
+GigPage = Page[Gig]
 
 
-class PayoutAccount(BaseModel):
-    """A teacher's Stripe Connect (Express) account as coursepay last heard of it. ``state_at`` is the
-    ``created`` of the Stripe event that state came from (0: the account's creation response, before any
-    event), so an older event never overwrites a newer state."""
+class PayoutStatusView(PublicView):
+    """A teacher's Stripe Connect (Express) account as coursepay last heard of it."""
 
     teacher_id: str
     account_id: str
@@ -56,11 +63,42 @@ class PayoutAccount(BaseModel):
     payouts_enabled: bool = False
     details_submitted: bool = False
     requirements_due: list[str] = Field(default_factory=list)
-    state_at: int = 0
     created_at: str
     updated_at: str
+
+
+class PayoutAccount(PayoutStatusView):
+    """The stored record. ``state_at`` is the ``created`` of the Stripe event that state came from (0: the
+    account's creation response, before any event), so an older event never overwrites a newer state."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    state_at: int = 0
+
+
+class OnboardingLink(PublicView):
+    """Stripe's hosted onboarding page for the teacher's Connect account (``expires_at``: Unix seconds)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "account_id": "acct_1",
+        "url": "https://connect.stripe.com/setup/e/acct_1/x",
+        "expires_at": 1767225600,
+    }]})
+
+    account_id: str
+    url: str
+    expires_at: int
+
+
+class DashboardLink(PublicView):
+    url: str
 
 
 class TeacherProfile(BaseModel):
     teacher_id: str
     gigs: list[Gig]
+
+
+class TeacherProfileView(PublicView):
+    teacher_id: str
+    gigs: list[GigView]

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from coursepay.bookings.booking_repository import BookingsRepository
-from coursepay.bookings.bookings import Booking, CancelledBy
+from coursepay.bookings.booking_views import CancelledBy
+from coursepay.bookings.bookings import Booking
 from coursepay.bookings.events import BOOKING_CANCELLED
 from coursepay.bookings.recorder import BookingRecorder
 from coursepay.clock import iso_time, utc_now

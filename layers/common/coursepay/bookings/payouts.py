@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from coursepay.billing.checkout import check_redirect
-from coursepay.bookings.models import PayoutAccount
+from coursepay.bookings.models import DashboardLink, OnboardingLink, PayoutAccount
 from coursepay.bookings.payouts_repository import PayoutAccountsRepository
 from coursepay.bookings.requests import OnboardingRequest
 from coursepay.clock import iso_now
@@ -40,7 +40,7 @@ class TeacherPayouts:
         self._audit = audit
         self._origins = allowed_origins
 
-    def start_onboarding(self, teacher: Principal, request: OnboardingRequest) -> dict[str, Any]:
+    def start_onboarding(self, teacher: Principal, request: OnboardingRequest) -> OnboardingLink:
         refresh_url = check_redirect(request.refresh_url, "refresh_url", self._origins)
         return_url = check_redirect(request.return_url, "return_url", self._origins)
         account = self._ensure_account(teacher)
@@ -48,7 +48,7 @@ class TeacherPayouts:
             link = self._stripe().v1.account_links.create(params={
                 "account": account.account_id, "type": "account_onboarding",
                 "refresh_url": refresh_url, "return_url": return_url})
-        return {"account_id": account.account_id, "url": link.url, "expires_at": link.expires_at}
+        return OnboardingLink(account_id=account.account_id, url=link.url, expires_at=link.expires_at)
 
     def status(self, teacher: Principal) -> PayoutAccount:
         account = self._accounts.get(teacher.user_id)
@@ -56,13 +56,13 @@ class TeacherPayouts:
             raise NotFound("payout onboarding has not been started", field="teacher")
         return account
 
-    def login_link(self, teacher: Principal) -> dict[str, Any]:
+    def login_link(self, teacher: Principal) -> DashboardLink:
         account = self.status(teacher)
         if not account.details_submitted:
             raise Conflict("finish payout onboarding first: the Stripe dashboard opens once details are submitted")
         with stripe_errors("create the dashboard login link", refused=Conflict):
             link = self._stripe().v1.accounts.login_links.create(account.account_id)
-        return {"url": link.url}
+        return DashboardLink(url=link.url)
 
     def _ensure_account(self, teacher: Principal) -> PayoutAccount:
         stored = self._accounts.get(teacher.user_id)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Any
 
-from coursepay.bookings.models import Gig, GigPage, GigStatus, TeacherProfile
+from coursepay.bookings.models import Gig, GigPage, GigStatus, GigView, TeacherProfile
 from coursepay.bookings.payouts_repository import PayoutAccountsRepository
 from coursepay.bookings.repository import GigsRepository
 from coursepay.bookings.requests import CreateGigRequest, GigQuery, UpdateGigRequest
@@ -138,5 +137,5 @@ class GigService:
         return gig
 
 
-def public_view(gig: Gig) -> dict[str, Any]:
-    return gig.model_dump(exclude={"version"})
+def public_view(gig: Gig) -> GigView:
+    return GigView.model_validate(gig.model_dump(exclude={"version"}))

@@ -8,37 +8,23 @@ transaction as the request and deleted when it is decided. Never deleted otherwi
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import ConfigDict
 
 from coursepay.clock import iso_now
 from coursepay.errors import ConditionFailed, Conflict
+from coursepay.refunds.views import RefundRequestStatus, RefundRequestView
 from coursepay.storage.cursors import decode_cursor, encode_cursor
 from coursepay.storage.dynamo import DynamoTable, item_to_model, translated_errors
 
-RefundRequestStatus = Literal["pending", "approving", "approved", "denied"]
 OPEN_STATES = ("pending", "approving")
 
 
-class RefundRequest(BaseModel):
-    request_id: str
-    payment_id: str
-    user_id: str
-    reason: str
-    status: RefundRequestStatus = "pending"
-    amount_paid: int
-    currency: str
-    refundable_at_request: int
-    approved_amount: int | None = None
+class RefundRequest(RefundRequestView):
+    model_config = ConfigDict(extra="ignore")
+
     attempt: int = 1  # part of the Stripe idempotency key; raised when Stripe refused an approval
-    stripe_refund_id: str | None = None
-    stripe_refund_status: str | None = None
-    decided_by: str | None = None
-    decided_at: str | None = None
-    decision_reason: str | None = None
-    requested_at: str = Field(default_factory=iso_now)
-    updated_at: str = Field(default_factory=iso_now)
 
 
 def _key(request_id: str) -> dict[str, str]:

@@ -12,6 +12,7 @@ from coursepay.text import MultilineText
 from coursepay.tracks.catalogue import Track
 from coursepay.tracks.progress import ProjectProgress
 from coursepay.tracks.tools.interface import ProvisionedTool
+from coursepay.views import Page
 
 
 class _Request(BaseModel):
@@ -135,11 +136,7 @@ class PaymentView(BaseModel):
                    updated_at=payment.updated_at)
 
 
-class PaymentList(BaseModel):
-    """The list envelope of every list route: ``items`` and ``next_cursor`` (None: the last page)."""
-
-    items: list[PaymentView]
-    next_cursor: str | None = None
+PaymentList = Page[PaymentView]
 
 
 class ToolsView(BaseModel):
@@ -160,6 +157,4 @@ class MyTrackView(BaseModel):
     tools: ToolsView
 
 
-class MyTracks(BaseModel):
-    items: list[MyTrackView]
-    next_cursor: str | None = None
+MyTracks = Page[MyTrackView]
