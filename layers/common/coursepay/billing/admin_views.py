@@ -12,7 +12,6 @@ import re
 from datetime import date, timedelta
 from typing import Any, get_args
 
-from boto3.dynamodb.conditions import Attr, Key
 from pydantic import BaseModel
 
 from coursepay.billing.enrollments import Enrollment, EnrollmentsRepository
@@ -125,6 +124,8 @@ class AdminPayments:
         return self._summary.read(period.from_day, period.to_day)
 
     def search(self, admin: Principal, filters: PaymentFilters, cursor: str | None) -> tuple[list[Payment], str | None]:
+        from boto3.dynamodb.conditions import Attr, Key  # boto3 at the first AWS call, not at init (cold start)
+
         admin.require_any_group(ADMINS)
         table = self._payments.table.table
         lower, upper = filters.from_day.isoformat(), f"{filters.to_day.isoformat()}~"  # '~' sorts after the times
