@@ -127,8 +127,12 @@ def test_a_failing_zoom_is_retried_by_sqs_and_the_meeting_made_once(stack, aws, 
 def test_a_paid_event_for_a_booking_that_does_not_exist_ends_in_the_dlq(stack, aws, eventually) -> None:
     ghost = booked("teacher-x", "student-x")  # never written
     envelope = booking_event(BOOKING_PAID, ghost)
-    publish(aws, envelope)
     sqs = aws.client("sqs")
+    # to the meetings queue alone: on the bus, the notifications consumer would fail on the ghost's e-mails too
+    # and leave them in its DLQ, which the stack's other tests expect empty
+    sqs.send_message(QueueUrl=aws.name("MeetingsQueue"), MessageBody=json.dumps({
+        "version": "0", "id": str(uuid.uuid4()), "detail-type": envelope.type, "source": envelope.source,
+        "detail": json.loads(envelope.model_dump_json())}))
 
     def in_dlq() -> list[dict[str, Any]]:
         messages = sqs.receive_message(QueueUrl=aws.name("MeetingsDLQ"), MaxNumberOfMessages=10,
