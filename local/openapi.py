@@ -25,10 +25,10 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode
 
 from coursepay.api.responses import ResponseContract, response_contract
+from local.stack.api_docs import DOCUMENT
 from local.stack.sam import HttpApiSpec, build_model
 from local.stack.template import DEFAULT_TEMPLATE, REPO_ROOT, Resolver, load_template
 
-DOCUMENT = REPO_ROOT / "docs" / "openapi.json"
 FUNCTIONS = REPO_ROOT / "functions"
 ERROR_STATUSES = {"400": "Bad input; the field at fault is named", "401": "A valid bearer token is required",
                   "403": "Not allowed for this caller", "404": "No such resource or route",

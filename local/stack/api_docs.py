@@ -8,8 +8,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from local.openapi import DOCUMENT
 from local.stack.api_gateway import HttpRequest, HttpResponse
+from local.stack.template import REPO_ROOT
+
+# what `make openapi` (local/openapi.py) writes; read here without importing the generator, which imports the
+# layer (the stack's process runs without it)
+DOCUMENT = REPO_ROOT / "docs" / "openapi.json"
 
 OPENAPI_PATH = "/_local/openapi.json"
 DOCS_PATH = "/_local/docs"
