@@ -114,6 +114,13 @@ def test_a_request_is_pending_unpaid_with_server_amounts_and_published(api, aws)
     assert [item["action"] for item in audit["Items"]] == ["booking.requested"]
 
 
+def test_a_booking_event_carries_the_requests_correlation_id(api, aws):
+    status, booking = api.request(headers={"x-correlation-id": "req-trace-0001-booking"})
+    assert status == 201, booking
+    [event] = bus_events(aws)
+    assert (event["type"], event["correlation_id"]) == ("booking.requested", "req-trace-0001-booking")
+
+
 def test_the_same_idempotency_key_is_the_same_booking(api):
     first = api.request(headers={"Idempotency-Key": "k1"})
     again = api.request(headers={"Idempotency-Key": "k1"})

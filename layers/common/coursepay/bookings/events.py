@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from coursepay.bookings.bookings import Booking, public_view
+from coursepay.correlation import traced
 from coursepay.events.envelope import Envelope
 
 BOOKINGS_SOURCE = "coursepay.bookings"
@@ -35,5 +36,5 @@ def booking_event_id(booking_id: str, event_type: str, suffix: str | None = None
 def booking_envelope(booking: Booking, event_type: str, *, suffix: str | None = None,
                      extra: dict[str, Any] | None = None, correlation_id: str | None = None) -> Envelope:
     return Envelope(id=booking_event_id(booking.booking_id, event_type, suffix), source=BOOKINGS_SOURCE,
-                    type=event_type, correlation_id=correlation_id,
+                    type=event_type, correlation_id=traced(correlation_id),
                     data={**public_view(booking), **(extra or {})})
