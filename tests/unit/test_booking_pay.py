@@ -278,3 +278,29 @@ def test_a_student_cancels_a_paid_booking_through_the_lifecycle_route_and_gets_t
     consume_fulfilment_queue(tutoring.aws, tutoring.fulfilment, tutoring.market.context)
     refunds = tutoring.market.stripe().v1.refunds.list(params={"payment_intent": view["payment_intent_id"]}).data
     assert [r.amount for r in refunds] == [(BASE * 50 + 50) // 100]
+
+
+def test_an_admin_cancels_a_completed_session_refunding_all_and_reversing_the_transfer(
+        tutoring, load_function, monkeypatch):
+    seen: set[str] = set()
+    paid = transferred_booking(tutoring, seen)
+    lifecycle_api = load_function("BookingsFunction", "bookings")
+    monkeypatch.setenv("STRIPE_API_BASE", tutoring.market.sandbox.url)
+    load_settings.cache_clear()
+
+    def cancel(user: str, group: str) -> dict:
+        return lifecycle_api.lambda_handler(http_event(
+            "POST", f"/bookings/{paid.booking_id}/cancel", route="/bookings/{bookingId}/cancel", body={},
+            claims=claims_for(user, group)), tutoring.market.context)
+
+    refused = cancel(STUDENT, "students")
+    assert (refused["statusCode"], body_of(refused)["error"]["code"]) == (409, "completed")
+    response = cancel("admin-1", "admins")
+    assert response["statusCode"] == 200, response["body"]
+    assert (body_of(response)["status"], body_of(response)["cancelled_by"]) == ("cancelled", "admin")
+    consume_fulfilment_queue(tutoring.aws, tutoring.fulfilment, tutoring.market.context)
+    tutoring.deliver_stripe_events(seen)
+    refunds = tutoring.market.stripe().v1.refunds.list(params={"payment_intent": paid.payment_intent_id}).data
+    assert [r.amount for r in refunds] == [paid.total_amount]
+    transfer = tutoring.market.stripe().v1.transfers.retrieve(booking(paid.booking_id).transfer_id)
+    assert transfer.amount_reversed == BASE

@@ -150,6 +150,14 @@ class BookingService:
         if booking.status == "confirmed" and booking.payment_status == "processing":
             raise Conflict("a payment of this booking is in progress; try again once it is settled",
                            field="bookingId", code="payment_in_progress")
+        if booking.status == "completed" and booking.payment_status not in UNPAID:
+            if by != "admin":
+                raise Conflict("a completed session is cancelled and refunded by an admin only", field="bookingId",
+                               code="completed")
+            if self._paid_cancellation is None:
+                raise Conflict("a paid booking is cancelled under the refund policy, not available yet",
+                               field="bookingId", code="refund_policy_unavailable")
+            return self._paid_cancellation(principal, booking, by, reason)
         if booking.status == "confirmed" and booking.payment_status not in UNPAID:
             if self._paid_cancellation is None:
                 raise Conflict("a paid booking is cancelled under the refund policy, not available yet",

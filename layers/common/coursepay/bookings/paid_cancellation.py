@@ -28,13 +28,15 @@ class PaidCancellations:
         self._clock = clock
 
     def __call__(self, principal: Principal, booking: Booking, by: CancelledBy, reason: str | None) -> Booking:
-        if booking.status != "confirmed" or booking.payment_status not in PAID:
+        # an admin may also cancel a session that took place (a refund after the transfer reverses it)
+        cancellable = ("confirmed", "completed") if by == "admin" else ("confirmed",)
+        if booking.status not in cancellable or booking.payment_status not in PAID:
             raise Conflict(f"a {booking.status} booking ({booking.payment_status}) cannot be cancelled with a refund",
                            field="bookingId")
         changes = {"status": "cancelled", "cancelled_at": iso_time(self._clock()), "cancelled_by": by,
                    "cancel_reason": reason}
         try:
-            updated = self._bookings.transition(booking.booking_id, ["confirmed"], changes,
+            updated = self._bookings.transition(booking.booking_id, [booking.status], changes,
                                                 expected_version=booking.version)
         except ConditionFailed:
             current = self._bookings.get(booking.booking_id)
