@@ -31,7 +31,7 @@ from coursepay.bookings.booking_requests import (
     ReasonRequest,
 )
 from coursepay.bookings.booking_views import BookingView
-from coursepay.bookings.bookings import Booking, BookingPage, view_for
+from coursepay.bookings.bookings import BookingPage, view_for
 from coursepay.bookings.lifecycle import BookingService
 from coursepay.bookings.models import (
     DashboardLink,
@@ -198,16 +198,12 @@ def login_link() -> DashboardLink:
 
 
 # ---------------------------------------------------------------------- bookings
-def _bookings_page(page: BookingPage) -> dict[str, Any]:
-    return {"items": [booking_view(booking) for booking in page.items], "next_cursor": page.next_cursor}
+def _bookings_page(page: BookingPage, viewer: Principal) -> dict[str, Any]:
+    return {"items": [view_for(booking, viewer) for booking in page.items], "next_cursor": page.next_cursor}
 
 
 def _signed_in() -> Principal:
     return require_principal(app.current_event.raw_event)
-
-
-def booking_view(booking: Booking) -> dict[str, Any]:
-    return view_for(booking, _signed_in())
 
 
 @app.post("/bookings/quote")
@@ -224,53 +220,60 @@ def request_booking() -> dict[str, Any]:
     request = parse_json_body(BookingRequest, app.current_event)
     booking = bookings().request(principal, request, app.current_event.headers.get("idempotency-key"))
     metrics.add_metric(name="BookingsRequested", unit="Count", value=1)
-    return booking_view(booking)
+    return view_for(booking, principal)
 
 
 @app.get("/bookings")
 @responds(Page[BookingView])
 def list_bookings() -> dict[str, Any]:
     query = parse_model(BookingListQuery, app.current_event.query_string_parameters or {})
-    return _bookings_page(bookings().list(_signed_in(), query))
+    viewer = _signed_in()
+    return _bookings_page(bookings().list(viewer, query), viewer)
 
 
 @app.get("/bookings/<booking_id>")
 @responds(BookingView)
 def get_booking(booking_id: str) -> dict[str, Any]:
-    return booking_view(bookings().get(_signed_in(), booking_id))
+    viewer = _signed_in()
+    return view_for(bookings().get(viewer, booking_id), viewer)
 
 
 @app.post("/bookings/<booking_id>/confirm")
 @responds(BookingView)
 def confirm_booking(booking_id: str) -> dict[str, Any]:
-    return booking_view(bookings().confirm(_signed_in(), booking_id))
+    viewer = _signed_in()
+    return view_for(bookings().confirm(viewer, booking_id), viewer)
 
 
 @app.post("/bookings/<booking_id>/decline")
 @responds(BookingView)
 def decline_booking(booking_id: str) -> dict[str, Any]:
     request = parse_json_body(ReasonRequest, app.current_event)
-    return booking_view(bookings().decline(_signed_in(), booking_id, request.reason))
+    viewer = _signed_in()
+    return view_for(bookings().decline(viewer, booking_id, request.reason), viewer)
 
 
 @app.post("/bookings/<booking_id>/cancel")
 @responds(BookingView)
 def cancel_booking(booking_id: str) -> dict[str, Any]:
     request = parse_json_body(ReasonRequest, app.current_event)
-    return booking_view(bookings().cancel(_signed_in(), booking_id, request.reason))
+    viewer = _signed_in()
+    return view_for(bookings().cancel(viewer, booking_id, request.reason), viewer)
 
 
 @app.post("/bookings/<booking_id>/complete")
 @responds(BookingView)
 def complete_booking(booking_id: str) -> dict[str, Any]:
-    return booking_view(bookings().complete(_signed_in(), booking_id))
+    viewer = _signed_in()
+    return view_for(bookings().complete(viewer, booking_id), viewer)
 
 
 @app.post("/bookings/<booking_id>/report-problem")
 @responds(BookingView)
 def report_problem(booking_id: str) -> dict[str, Any]:
     report = parse_json_body(ProblemReport, app.current_event)
-    return booking_view(bookings().report_problem(_signed_in(), booking_id, report))
+    viewer = _signed_in()
+    return view_for(bookings().report_problem(viewer, booking_id, report), viewer)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
