@@ -41,7 +41,7 @@ build: venv
 
 # The test command: static checks, the SAM build, then every test (unit, sandbox, integration, browser).
 test: lint build
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup --durations=20
 
 # The HTTP API's OpenAPI 3.1 document (docs/openapi.json) from template.yaml and the handlers' request models;
 # tests/unit/test_openapi.py fails while it is stale.

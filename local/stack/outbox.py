@@ -25,7 +25,7 @@ class Outbox:
         self._url = aws_endpoint.rstrip("/") + SES_MESSAGES_PATH
 
     def messages(self) -> list[dict[str, Any]]:
-        with urllib.request.urlopen(self._url, timeout=5) as response:  # noqa: S310 - local moto URL
+        with urllib.request.urlopen(self._url, timeout=30) as response:  # noqa: S310 - local moto URL
             messages: list[dict[str, Any]] = json.loads(response.read())
         return list(reversed(messages))
 

@@ -18,14 +18,18 @@ from typing import Any, cast
 _KEPT_AS_IS = ("template", "template_data")
 
 
-def sent_messages() -> list[dict[str, Any]]:
-    """Oldest first, as SES accepted them."""
+def sent_messages(parsed: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Oldest first, as SES accepted them. ``parsed``: entries already made, by message id (a sent message never
+    changes), so a reader polling the outbox parses each MIME message once, not once per read."""
     from moto.ses.models import ses_backends
 
     messages: list[dict[str, Any]] = []
     for account_id, regions in ses_backends.items():
         for region, backend in regions.items():
             for message in backend.sent_messages:
+                if parsed is not None and message.id in parsed:
+                    messages.append(parsed[message.id])
+                    continue
                 entry: dict[str, Any] = {"id": message.id, "account_id": account_id, "region": region,
                                          "source": message.source, "destinations": message.destinations,
                                          "to": recipients(message.destinations)}
@@ -35,6 +39,8 @@ def sent_messages() -> list[dict[str, Any]]:
                     entry.update({"subject": getattr(message, "subject", None),
                                   "body": getattr(message, "body", None), "html": None, "attachments": []})
                 entry.update({name: getattr(message, name) for name in _KEPT_AS_IS if hasattr(message, name)})
+                if parsed is not None:
+                    parsed[message.id] = entry
                 messages.append(entry)
     return messages
 

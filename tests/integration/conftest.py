@@ -37,6 +37,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if INTEGRATION_DIR in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.integration)
+            # `make test` runs pytest-xdist with --dist loadgroup: every integration test goes to one worker, so
+            # they share one local stack (its start is ~30 s, and the flows share its seeded users) while the
+            # other workers run the in-process tests beside it
+            item.add_marker(pytest.mark.xdist_group("local_stack"))
 
 
 ALARM_EMAIL = "ops@coursepay.local"
