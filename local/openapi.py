@@ -160,9 +160,14 @@ def _operation(route_key: str, contract: HandlerContract, authorized: bool, comp
     params: list[dict[str, Any]] = [{"name": name, "in": "path", "required": True,
                                      "schema": {"type": "string", "minLength": 1}} for name in parameters]
     if contract.query_model is not None:
+        properties = contract.query_model.model_json_schema()["properties"]
         for name, field in contract.query_model.model_fields.items():
-            field_schema = contract.query_model.model_json_schema()["properties"][name]
-            params.append({"name": name, "in": "query", "required": field.is_required(), "schema": field_schema})
+            name = field.alias or name  # ?from= is the field from_day: the parameter is the name a client sends
+            field_schema = dict(properties[name])
+            param = {"name": name, "in": "query", "required": field.is_required()}
+            if "description" in field_schema:  # a parameter's description is the parameter's, not its schema's
+                param["description"] = field_schema.pop("description")
+            params.append({**param, "schema": field_schema})
     if params:
         operation["parameters"] = params
     if contract.body_model is not None:

@@ -16,7 +16,6 @@ from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field
 
 from coursepay.api.principal import require_principal
 from coursepay.api.request_parsing import parse_json_body, parse_model
@@ -49,7 +48,13 @@ from coursepay.bookings.payouts_repository import PayoutAccountsRepository
 from coursepay.bookings.quote import Quote
 from coursepay.bookings.recorder import BookingRecorder
 from coursepay.bookings.repository import GigsRepository
-from coursepay.bookings.requests import CreateGigRequest, GigQuery, OnboardingRequest, UpdateGigRequest
+from coursepay.bookings.requests import (
+    CreateGigRequest,
+    GigQuery,
+    OnboardingRequest,
+    TeacherGigsQuery,
+    UpdateGigRequest,
+)
 from coursepay.bookings.rules import BookingRules
 from coursepay.bookings.service import GigService, public_view
 from coursepay.bookings.settings import BookingsSettings
@@ -62,12 +67,6 @@ from coursepay.stripe_gateway.client import stripe_provider
 from coursepay.views import Page
 
 app = make_resolver()
-
-
-class PageQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    limit: int = Field(default=20, ge=1, le=100)
-    cursor: str | None = None
 
 
 @cache
@@ -140,7 +139,7 @@ def create_gig() -> Gig:
 @responds(GigPage)
 def my_gigs() -> GigPage:
     principal = require_principal(app.current_event.raw_event)
-    query = parse_model(PageQuery, app.current_event.query_string_parameters or {})
+    query = parse_model(TeacherGigsQuery, app.current_event.query_string_parameters or {})
     return gigs().teacher_gigs(principal, limit=query.limit, cursor=query.cursor)
 
 

@@ -15,23 +15,22 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from coursepay.api.principal import require_principal
-from coursepay.api.request_parsing import parse_json_body
+from coursepay.api.request_parsing import parse_json_body, parse_model
 from coursepay.api.resolver import make_resolver
 from coursepay.api.responses import responds
 from coursepay.courses.billing import CourseCatalogueBilling
-from coursepay.courses.models import CreateCourseRequest, UpdateCourseRequest
+from coursepay.courses.models import CatalogueQuery, CreateCourseRequest, UpdateCourseRequest
 from coursepay.courses.repository import CoursesRepository
 from coursepay.courses.service import CourseService
 from coursepay.courses.settings import CourseManagementSettings
 from coursepay.courses.views import CourseManagementView, CourseView
-from coursepay.errors import InvalidRequest
 from coursepay.observability import logger, metrics, tracer
 from coursepay.settings import load_settings
 from coursepay.storage.audit import AuditTrail
 from coursepay.stripe_gateway.client import stripe_provider
 from coursepay.subscriptions.repository import SubscriptionsRepository
 from coursepay.subscriptions.service import CourseSubscribersAdmin
-from coursepay.views import Page
+from coursepay.views import Page, PageQuery
 
 app = make_resolver()
 
@@ -49,25 +48,10 @@ def service() -> CourseService:
     )
 
 
-def _limit() -> int | None:
-    raw = app.current_event.get_query_string_value("limit")
-    if raw is None:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidRequest("limit must be a whole number", field="limit") from None
-
-
-def _query(name: str) -> str | None:
-    return app.current_event.get_query_string_value(name) or None
-
-
-
 @app.get("/courses")
 @responds(Page[CourseView])
 def catalogue() -> dict[str, Any]:
-    return service().catalogue(limit=_limit(), cursor=_query("cursor"), teacher_id=_query("teacher_id"))
+    return service().catalogue(parse_model(CatalogueQuery, app.current_event.query_string_parameters or {}))
 
 
 @app.get("/courses/<course_id>")
@@ -105,7 +89,8 @@ def deactivate_course(course_id: str) -> dict[str, Any]:
 @responds(Page[CourseView])
 def teacher_courses() -> dict[str, Any]:
     principal = require_principal(app.current_event.raw_event)
-    return service().teacher_courses(principal, limit=_limit(), cursor=_query("cursor"))
+    query = parse_model(PageQuery, app.current_event.query_string_parameters or {})
+    return service().teacher_courses(principal, query)
 
 
 @app.get("/teacher/courses/<course_id>")

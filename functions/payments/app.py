@@ -27,10 +27,10 @@ from pydantic import BaseModel
 
 from coursepay.accounts.repository import AccountsRepository
 from coursepay.api.principal import require_principal
-from coursepay.api.request_parsing import parse_json_body, query_int
+from coursepay.api.request_parsing import parse_json_body, parse_model
 from coursepay.api.resolver import make_resolver
 from coursepay.api.responses import Reply, responds
-from coursepay.billing.admin_views import AdminPayments, UserOverview, payment_filters
+from coursepay.billing.admin_views import AdminPayments, PaymentSearchQuery, PeriodQuery, UserOverview
 from coursepay.billing.core import BillingCore
 from coursepay.billing.customers import CustomerDirectory
 from coursepay.billing.payments import Payment
@@ -39,7 +39,7 @@ from coursepay.observability import logger, metrics, tracer
 from coursepay.reconciliation.sessions import CheckoutSessionRecovery
 from coursepay.refunds.repository import RefundRequest, RefundRequestsRepository
 from coursepay.refunds.service import RefundService
-from coursepay.refunds.views import RefundRequestView
+from coursepay.refunds.views import RefundQueueQuery, RefundRequestView
 from coursepay.settings import load_settings
 from coursepay.stripe_gateway.client import publishable_key, stripe_provider
 from coursepay.tracks.catalogue import TracksRepository
@@ -195,10 +195,8 @@ def my_tracks() -> MyTracks:
 @responds(Page[RefundRequestView])
 def list_refund_requests() -> Page[RefundRequestView]:
     admin = _principal()
-    event = app.current_event
-    status = event.get_query_string_value("status", "pending") or "pending"
-    requests, next_cursor = service().refunds.list(admin, status, limit=query_int(event, "limit"),
-                                                   cursor=event.get_query_string_value("cursor") or None)
+    query = parse_model(RefundQueueQuery, app.current_event.query_string_parameters or {})
+    requests, next_cursor = service().refunds.list(admin, query)
     return _refund_page(requests, next_cursor)
 
 
@@ -206,10 +204,8 @@ def list_refund_requests() -> Page[RefundRequestView]:
 @responds(Page[Payment])
 def search_payments() -> Page[Payment]:
     admin = _principal()
-    event = app.current_event
-    query = {name: event.get_query_string_value(name) for name in ("status", "kind", "user_id", "from", "to")}
-    payments, next_cursor = service().admin.search(admin, payment_filters(query, query_int(event, "limit")),
-                                                   event.get_query_string_value("cursor") or None)
+    query = parse_model(PaymentSearchQuery, app.current_event.query_string_parameters or {})
+    payments, next_cursor = service().admin.search(admin, query)
     return Page[Payment](items=payments, next_cursor=next_cursor)
 
 
@@ -217,9 +213,7 @@ def search_payments() -> Page[Payment]:
 @responds(Summary)
 def money_summary() -> Summary:
     admin = _principal()
-    event = app.current_event
-    query = {name: event.get_query_string_value(name) for name in ("from", "to")}
-    return service().admin.summary(admin, payment_filters(query, None))
+    return service().admin.summary(admin, parse_model(PeriodQuery, app.current_event.query_string_parameters or {}))
 
 
 @app.get("/admin/users/<user_id>")

@@ -1,11 +1,14 @@
 """The building blocks of the API's response views (``coursepay.api.responses`` sends them): ``PublicView``, the
 base of a view written for responses, and ``Page``, the list envelope of every list route - ``{"items": [...],
 "next_cursor": ...}`` (``next_cursor`` None: the last page). One generic model, so every list documents and
-validates the same way: ``Page[GigView]``."""
+validates the same way: ``Page[GigView]``. ``Query``, the base of every route's query-string model, and
+``PageQuery``, the paging part of every list route's query string, the other side of that envelope."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class PublicView(BaseModel):
@@ -19,3 +22,20 @@ class PublicView(BaseModel):
 class Page[Item: BaseModel](BaseModel):
     items: list[Item]
     next_cursor: str | None = None
+
+
+class Query(BaseModel):
+    """A route's query string, as the handler validates it (``parse_model``) and the OpenAPI document names it. A
+    parameter sent empty (``?status=``, as a form sends a field left blank) counts as not sent: its default."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_absent(cls, data: Any) -> Any:
+        return {name: value for name, value in data.items() if value != ""} if isinstance(data, dict) else data
+
+
+class PageQuery(Query):
+    """``?limit=&cursor=``: the same paging, with the same bounds, on every list route."""
+
+    limit: int = Field(default=20, ge=1, le=100, description="How many items a page holds at most")
+    cursor: str | None = Field(default=None, description="The previous page's next_cursor; absent: the first page")

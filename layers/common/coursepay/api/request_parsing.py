@@ -43,14 +43,3 @@ def parse_json_body[M: BaseModel](model: type[M], event: BaseProxyEvent) -> M:
     if not isinstance(data, dict):
         raise InvalidRequest("the body must be a JSON object", field="body")
     return parse_model(model, data)
-
-
-def query_int(event: BaseProxyEvent, name: str) -> int | None:
-    """The query parameter ``name`` as a whole number (None when absent); a 400 naming it otherwise."""
-    raw = event.get_query_string_value(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidRequest(f"{name} must be a whole number", field=name) from None

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Any, get_args
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BeforeValidator, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from coursepay.billing.enrollments import Enrollment, EnrollmentsRepository
 from coursepay.billing.payments import Payment, PaymentsRepository, PaymentStatus, ProductKind, payment_from_item
@@ -20,15 +21,16 @@ from coursepay.billing.summary import DailySummary, Summary
 from coursepay.clock import utc_now
 from coursepay.errors import InvalidRequest
 from coursepay.identity import ADMINS, Principal
-from coursepay.storage.cursors import decode_cursor, encode_cursor, page_limit
+from coursepay.storage.cursors import decode_cursor, encode_cursor
 from coursepay.storage.dynamo import translated_errors
-from coursepay.views import PublicView
+from coursepay.views import PageQuery, PublicView, Query
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 # how many index pages one request reads at most while filling a page (a page may then be short)
 _MAX_READS = 10
 _USER_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TABLE_KEYS = {"pk", "sk"}
 
 
@@ -40,53 +42,44 @@ class UserOverview(PublicView):
     enrollments: list[Enrollment]
 
 
-class PaymentFilters(BaseModel):
-    status: PaymentStatus | None = None
-    kind: ProductKind | None = None
-    user_id: str | None = None
-    from_day: date
-    to_day: date
-    limit: int
+def _iso_day(value: Any) -> Any:
+    # pydantic alone also takes a datetime at midnight or a number of seconds for a date
+    if isinstance(value, str) and not _ISO_DAY.match(value):
+        raise PydanticCustomError("date_format", "must be a date (YYYY-MM-DD)")
+    return value
 
 
-def _day(raw: str | None, field: str) -> date | None:
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw) if len(raw) == 10 else _refuse(field)
-    except ValueError:
-        return _refuse(field)
+Day = Annotated[date, BeforeValidator(_iso_day)]
 
 
-def _refuse(field: str) -> date:
-    raise InvalidRequest(f"{field} must be a date (YYYY-MM-DD)", field=field)
+class PeriodQuery(Query):
+    """``?from=&to=``: whole UTC days, both included, at most ``MAX_DAYS`` apart (``GET /admin/summary`` and the
+    search). Cross-field checks raise InvalidRequest, which pydantic lets through with the field it names."""
+
+    to_day: Day = Field(default_factory=lambda: utc_now().date(), alias="to",
+                        description="The last day (UTC), included; today by default")
+    from_day: Day = Field(default_factory=lambda data: data["to_day"] - timedelta(days=DEFAULT_DAYS - 1),
+                          alias="from", description=f"The first day (UTC), included; {DEFAULT_DAYS} days up to "
+                                                    "`to` by default")
+
+    @model_validator(mode="after")
+    def _a_period(self) -> PeriodQuery:
+        if self.from_day > self.to_day:
+            raise InvalidRequest("from must not be after to", field="from")
+        if (self.to_day - self.from_day).days >= MAX_DAYS:
+            raise InvalidRequest(f"from and to may be at most {MAX_DAYS} days apart", field="from")
+        return self
 
 
-def _one_of(raw: str | None, allowed: tuple[str, ...], field: str) -> Any:
-    if not raw:
-        return None
-    if raw not in allowed:
-        raise InvalidRequest(f"{field} must be one of {', '.join(allowed)}", field=field)
-    return raw
+class PaymentSearchQuery(PageQuery, PeriodQuery):
+    """``GET /admin/payments``: the period's payments, newest first, optionally of one status, kind or user."""
+
+    status: PaymentStatus | None = Field(default=None, description="Only payments in this status")
+    kind: ProductKind | None = Field(default=None, description="Only payments for this kind of product")
+    user_id: str | None = Field(default=None, pattern=_USER_ID.pattern, description="Only this user's payments")
 
 
-def payment_filters(query: dict[str, str | None], limit: int | None) -> PaymentFilters:
-    """The query string of ``GET /admin/payments``, checked (a 400 naming the field otherwise)."""
-    user_id = query.get("user_id") or None
-    if user_id is not None and not _USER_ID.match(user_id):
-        raise InvalidRequest("user_id is not a user id", field="user_id")
-    to_day = _day(query.get("to"), "to") or utc_now().date()
-    from_day = _day(query.get("from"), "from") or to_day - timedelta(days=DEFAULT_DAYS - 1)
-    if from_day > to_day:
-        raise InvalidRequest("from must not be after to", field="from")
-    if (to_day - from_day).days >= MAX_DAYS:
-        raise InvalidRequest(f"from and to may be at most {MAX_DAYS} days apart", field="from")
-    return PaymentFilters(status=_one_of(query.get("status"), get_args(PaymentStatus), "status"),
-                          kind=_one_of(query.get("kind"), get_args(ProductKind), "kind"), user_id=user_id,
-                          from_day=from_day, to_day=to_day, limit=page_limit(limit))
-
-
-def _months(filters: PaymentFilters) -> list[str]:
+def _months(filters: PeriodQuery) -> list[str]:
     """``yyyy-mm`` from the ``to`` month back to the ``from`` month."""
     months, year, month = [], filters.to_day.year, filters.to_day.month
     while (year, month) >= (filters.from_day.year, filters.from_day.month):
@@ -118,12 +111,12 @@ class AdminPayments:
         self._enrollments = enrollments
         self._summary = summary
 
-    def summary(self, admin: Principal, period: PaymentFilters) -> Summary:
+    def summary(self, admin: Principal, period: PeriodQuery) -> Summary:
         """The period's daily aggregates (``from``/``to`` as in the search: 30 days to today by default)."""
         admin.require_any_group(ADMINS)
         return self._summary.read(period.from_day, period.to_day)
 
-    def search(self, admin: Principal, filters: PaymentFilters, cursor: str | None) -> tuple[list[Payment], str | None]:
+    def search(self, admin: Principal, filters: PaymentSearchQuery) -> tuple[list[Payment], str | None]:
         from boto3.dynamodb.conditions import Attr, Key  # boto3 at the first AWS call, not at init (cold start)
 
         admin.require_any_group(ADMINS)
@@ -136,7 +129,7 @@ class AdminPayments:
         else:
             index, names = "gsi3", ("gsi3pk", "gsi3sk")
             partitions = [f"PAYMENTS#{month}" for month in _months(filters)]
-        partitions, start = _resume(cursor, partitions, _TABLE_KEYS | set(names))
+        partitions, start = _resume(filters.cursor, partitions, _TABLE_KEYS | set(names))
         wanted = [Attr(name).eq(value) for name, value in (("status", filters.status), ("kind", filters.kind))
                   if value]
         condition = wanted[0] & wanted[1] if len(wanted) == 2 else (wanted[0] if wanted else None)

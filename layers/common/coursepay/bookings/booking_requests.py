@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from coursepay.bookings.bookings import SLOT_MINUTES
 from coursepay.clock import iso_time
+from coursepay.views import PageQuery
 
 GigId = Field(min_length=1, max_length=64, pattern=r"^gig_[A-Za-z0-9]+$")
 
@@ -59,11 +60,9 @@ class ProblemReport(BaseModel):
     description: str = Field(min_length=1, max_length=2000)
 
 
-class BookingListQuery(BaseModel):
+class BookingListQuery(PageQuery):
     """``GET /bookings``: ``role=student`` mine; ``role=teacher`` bookings of my gigs; ``role=admin`` all (admins
     only). Without a role: all for an admin, mine for anyone else."""
 
     model_config = ConfigDict(extra="forbid")
     role: Literal["student", "teacher", "admin"] | None = None
-    limit: int = Field(default=20, ge=1, le=100)
-    cursor: str | None = None

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, m
 
 from coursepay.bookings.models import WeeklyWindow
 from coursepay.errors import InvalidRequest
+from coursepay.views import PageQuery
 
 GIG_DURATIONS = (30, 45, 60, 90, 120)
 GIG_CURRENCIES = ("usd", "eur", "gbp")
@@ -122,12 +123,10 @@ class UpdateGigRequest(GigFields):
 
 
 # Cross-field checks raise InvalidRequest (not ValueError): pydantic lets it through, with the field it names.
-class GigQuery(BaseModel):
+class GigQuery(PageQuery):
     """``GET /gigs`` filters. A rate range needs its currency: rates in different currencies do not compare."""
 
     model_config = ConfigDict(extra="forbid")
-    limit: int = Field(default=20, ge=1, le=100)
-    cursor: str | None = None
     subject: Subject | None = None
     teacher_id: str | None = Field(default=None, min_length=1, max_length=128)
     currency: str | None = Field(default=None, pattern="^(" + "|".join(GIG_CURRENCIES) + ")$")
@@ -141,6 +140,12 @@ class GigQuery(BaseModel):
         if self.min_rate is not None and self.max_rate is not None and self.min_rate > self.max_rate:
             raise InvalidRequest("min_rate: must not exceed max_rate", field="min_rate")
         return self
+
+
+class TeacherGigsQuery(PageQuery):
+    """``GET /teacher/gigs``: the teacher's own gigs, a page at a time."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class OnboardingRequest(BaseModel):

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from coursepay.clock import iso_now
 from coursepay.text import MultilineText, PlainText
+from coursepay.views import PageQuery
 
 CourseStatus = Literal["pending_billing", "active", "inactive"]
 PricingType = Literal["monthly", "one_time"]
@@ -89,6 +90,13 @@ class UpdateCourseRequest(_Request):
             if name in changes and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self
+
+
+class CatalogueQuery(PageQuery):
+    """``GET /courses``: the active catalogue, or one teacher's active courses."""
+
+    teacher_id: str | None = Field(default=None, min_length=1, max_length=128,
+                                   description="Only this teacher's courses")
 
 
 class Course(BaseModel):

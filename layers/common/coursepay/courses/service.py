@@ -17,6 +17,7 @@ from coursepay.clock import iso_now
 from coursepay.courses.billing import CourseCatalogueBilling
 from coursepay.courses.models import (
     PRICING_TYPES,
+    CatalogueQuery,
     Course,
     CreateCourseRequest,
     PriceRecord,
@@ -27,8 +28,7 @@ from coursepay.courses.repository import CoursesRepository
 from coursepay.errors import ConditionFailed, Conflict, Forbidden, InvalidRequest, NotFound
 from coursepay.identity import ADMINS, TEACHERS, Principal
 from coursepay.storage.audit import AuditEntry, AuditTrail
-
-MAX_PAGE = 100
+from coursepay.views import PageQuery
 
 
 class CourseSubscribers(Protocol):
@@ -53,14 +53,6 @@ def course_id_for(teacher_id: str, idempotency_key: str | None) -> str:
         return f"crs_{uuid.uuid4().hex[:20]}"
     digest = hashlib.sha256(f"{teacher_id}\n{idempotency_key}".encode()).hexdigest()
     return f"crs_{digest[:20]}"
-
-
-def _page_limit(limit: int | None) -> int:
-    if limit is None:
-        return 20
-    if not 1 <= limit <= MAX_PAGE:
-        raise InvalidRequest(f"limit must be between 1 and {MAX_PAGE}", field="limit")
-    return limit
 
 
 class CourseService:
@@ -176,10 +168,9 @@ class CourseService:
             self._subscribers.end_at_period_end(course_id, actor)
         return course
 
-    def teacher_courses(self, principal: Principal, *, limit: int | None, cursor: str | None) -> dict[str, Any]:
+    def teacher_courses(self, principal: Principal, page: PageQuery) -> dict[str, Any]:
         principal.require_any_group(TEACHERS, ADMINS)
-        courses, next_cursor = self._courses.of_teacher_page(principal.user_id, limit=_page_limit(limit),
-                                                             cursor=cursor)
+        courses, next_cursor = self._courses.of_teacher_page(principal.user_id, limit=page.limit, cursor=page.cursor)
         return {"items": [course.public_view() for course in courses], "next_cursor": next_cursor}
 
     def teacher_course(self, principal: Principal, course_id: str) -> dict[str, Any]:
@@ -188,9 +179,9 @@ class CourseService:
         return self.get(course_id, principal)
 
     # ------------------------------------------------------------------ public
-    def catalogue(self, *, limit: int | None, cursor: str | None, teacher_id: str | None) -> dict[str, Any]:
-        courses, next_cursor = self._courses.catalogue_page(limit=_page_limit(limit), cursor=cursor,
-                                                            teacher_id=teacher_id or None)
+    def catalogue(self, query: CatalogueQuery) -> dict[str, Any]:
+        courses, next_cursor = self._courses.catalogue_page(limit=query.limit, cursor=query.cursor,
+                                                            teacher_id=query.teacher_id)
         return {"items": [course.public_view() for course in courses], "next_cursor": next_cursor}
 
     def get(self, course_id: str, principal: Principal | None) -> dict[str, Any]:

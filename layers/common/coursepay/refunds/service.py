@@ -23,8 +23,8 @@ from coursepay.errors import ConditionFailed, Conflict, InvalidRequest, NotFound
 from coursepay.events.envelope import Envelope
 from coursepay.identity import ADMINS, Principal
 from coursepay.refunds.repository import OPEN_STATES, RefundRequest, RefundRequestsRepository
+from coursepay.refunds.views import RefundQueueQuery
 from coursepay.storage.audit import AuditEntry, AuditTrail
-from coursepay.storage.cursors import page_limit
 from coursepay.stripe_gateway.errors import stripe_errors
 
 if TYPE_CHECKING:
@@ -79,13 +79,10 @@ class RefundService:
     def of_user(self, principal: Principal) -> list[RefundRequest]:
         return self._requests.of_user(principal.user_id)
 
-    def list(self, admin: Principal, status: str, *, limit: int | None = None,
-             cursor: str | None = None) -> tuple[list[RefundRequest], str | None]:
-        """One page of the queue of ``status`` and the cursor of the next one (None on the last page)."""
+    def list(self, admin: Principal, query: RefundQueueQuery) -> tuple[list[RefundRequest], str | None]:
+        """One page of the queue of ``query.status`` and the cursor of the next one (None on the last page)."""
         admin.require_any_group(ADMINS)
-        if status not in ("pending", "approving", "approved", "denied"):
-            raise InvalidRequest("status must be pending, approving, approved or denied", field="status")
-        return self._requests.page_by_status(status, limit=page_limit(limit), cursor=cursor)
+        return self._requests.page_by_status(query.status, limit=query.limit, cursor=query.cursor)
 
     def _open_request(self, admin: Principal, request_id: str) -> RefundRequest:
         admin.require_any_group(ADMINS)

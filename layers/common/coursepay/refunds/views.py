@@ -1,5 +1,6 @@
 """A refund request as the API shows it, to its student and to admins; the stored record
-(``coursepay.refunds.repository.RefundRequest``) extends it with the Stripe attempt counter."""
+(``coursepay.refunds.repository.RefundRequest``) extends it with the Stripe attempt counter. And the query of the
+admins' queue of them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from coursepay.clock import iso_now
-from coursepay.views import PublicView
+from coursepay.views import PageQuery, PublicView
 
 RefundRequestStatus = Literal["pending", "approving", "approved", "denied"]
 
@@ -30,3 +31,9 @@ class RefundRequestView(PublicView):
     decision_reason: str | None = None
     requested_at: str = Field(default_factory=iso_now)
     updated_at: str = Field(default_factory=iso_now)
+
+
+class RefundQueueQuery(PageQuery):
+    """``GET /admin/refund-requests``: one status's queue, oldest first."""
+
+    status: RefundRequestStatus = Field(default="pending", description="The queue of this status")

@@ -28,11 +28,3 @@ def decode_cursor(cursor: str | None, *, expected_keys: set[str]) -> dict[str, A
     if not isinstance(key, dict) or set(key) != expected_keys or not all(isinstance(v, str) for v in key.values()):
         raise InvalidRequest("cursor is not one this API returned", field="cursor")
     return key
-
-
-def page_limit(limit: int | None, *, default: int = 20, maximum: int = 100) -> int:
-    if limit is None:
-        return default
-    if not 1 <= limit <= maximum:
-        raise InvalidRequest(f"limit must be between 1 and {maximum}", field="limit")
-    return limit
