@@ -78,7 +78,8 @@ def test_the_payment_search_filters_by_user_and_pages(api: Any, admin: str, buye
     assert refused.status_code == 400, refused.text
     assert refused.json()["error"]["field"] == "status"
     none_failed = api.get("/admin/payments", token=admin, params={**query, "status": "failed"})
-    assert none_failed.status_code == 200 and none_failed.json()["items"] == []
+    assert none_failed.status_code == 200
+    assert none_failed.json()["items"] == []
 
 
 def test_a_users_overview_has_their_payments_and_enrollments(api: Any, admin: str, buyer_with_two_purchases) -> None:
