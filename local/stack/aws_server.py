@@ -33,14 +33,13 @@ class _LocalEndpoints:
 
     def __init__(self, moto_app: Callable[..., Iterable[bytes]]) -> None:
         self._moto_app = moto_app
-        self._first_seen: dict[str, float] = {}
         self._parsed: dict[str, dict[str, Any]] = {}  # by message id: tests poll the outbox many times a second
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == SES_MESSAGES_PATH and environ.get("REQUEST_METHOD") == "GET":
-            messages = [dict(message) for message in sent_messages(self._parsed)]
+            messages = sent_messages(self._parsed)
             for message in messages:  # moto keeps no send time; the first read is close enough locally
-                message["seen_at"] = self._first_seen.setdefault(message["id"], time.time())
+                message.setdefault("seen_at", time.time())
             body = json.dumps(messages).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
