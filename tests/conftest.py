@@ -178,3 +178,12 @@ class FakeLambdaContext:
 @pytest.fixture
 def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext()
+
+
+@pytest.fixture
+def stripe_event_stream(aws: UnitStack, monkeypatch: pytest.MonkeyPatch,
+                        lambda_context: FakeLambdaContext) -> Any:
+    """StripeEventsTable's stream into the publisher function, run on demand: ``stripe_event_stream.publish()``."""
+    from tests.support.stripe_event_stream import StripeEventStream
+
+    return StripeEventStream(aws, monkeypatch, lambda_context)

@@ -93,8 +93,8 @@ def service() -> Services:
             accounts=AccountsRepository(settings.accounts_table), signups=SignupsRepository(settings.payments_table),
             publishable_key=lambda: publishable_key(settings.stripe_api_key_secret_id),
             terms_version=settings.terms_version,
-            recover_session=CheckoutSessionRecovery(core.stripe, StripeEventRelay.for_resources(
-                settings.stripe_events_table, settings.event_bus_name)).recover_checkout_session),
+            recover_session=CheckoutSessionRecovery(
+                core.stripe, StripeEventRelay.for_resources(settings.stripe_events_table)).recover_checkout_session),
         refunds=RefundService(payments, RefundRequestsRepository(settings.payments_table), core.audit, core.stripe,
                               core.publish),
         admin=AdminPayments(payments, core.enrollments, DailySummary(settings.payments_table)),

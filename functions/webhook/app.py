@@ -24,7 +24,7 @@ app = make_resolver()
 def _ingest(secret_id: str, *, connect: bool) -> StripeWebhookIngest:
     settings = load_settings(WebhookSettings)
     return StripeWebhookIngest(
-        StripeEventRelay.for_resources(settings.stripe_events_table, settings.event_bus_name),
+        StripeEventRelay.for_resources(settings.stripe_events_table),
         lambda: signing_secrets(secret_id),
         tolerance_seconds=settings.signature_tolerance_seconds,
         connect=connect,

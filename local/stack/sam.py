@@ -83,6 +83,21 @@ class SqsEventSource:
 
 
 @dataclass(frozen=True)
+class StreamEventSource:
+    """A ``Type: DynamoDB`` event: a table's stream fed to a function (Lambda's stream event source mapping)."""
+
+    function: str  # logical id
+    stream_arn: str
+    starting_position: str = "LATEST"
+    batch_size: int = 100
+    maximum_retry_attempts: int = -1  # -1: until the record expires, as Lambda's default
+    report_batch_item_failures: bool = False
+    filter_patterns: tuple[str, ...] = ()  # FilterCriteria.Filters[].Pattern (JSON): a record passes if any matches
+    on_failure_queue_arn: str | None = None  # DestinationConfig.OnFailure (an SQS queue)
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
 class ScheduleSource:
     """A ``Type: Schedule`` event (an EventBridge rule with a ``rate(...)`` expression)."""
 
@@ -99,6 +114,7 @@ class SamModel:
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     http_apis: dict[str, HttpApiSpec] = field(default_factory=dict)
     sqs_sources: list[SqsEventSource] = field(default_factory=list)
+    stream_sources: list[StreamEventSource] = field(default_factory=list)
     schedules: list[ScheduleSource] = field(default_factory=list)
 
 
@@ -171,6 +187,8 @@ def build_model(template: Mapping[str, Any], resolver: Resolver, root: Path = RE
                         enabled=bool(source.get("Enabled", True)),
                     )
                 )
+            elif event["Type"] == "DynamoDB":
+                model.stream_sources.append(_stream_source(logical_id, resolver.resolve(event_props)))
             elif event["Type"] == "Schedule":
                 model.schedules.append(_schedule(logical_id, event_name, resolver.resolve(event_props)))
             else:
@@ -186,6 +204,22 @@ def build_model(template: Mapping[str, Any], resolver: Resolver, root: Path = RE
             throttle=throttle_spec(api_props),
         )
     return model
+
+
+def _stream_source(logical_id: str, source: Mapping[str, Any]) -> StreamEventSource:
+    filters = ((source.get("FilterCriteria") or {}).get("Filters")) or []
+    on_failure = ((source.get("DestinationConfig") or {}).get("OnFailure")) or {}
+    return StreamEventSource(
+        function=logical_id,
+        stream_arn=source["Stream"],
+        starting_position=str(source.get("StartingPosition", "LATEST")),
+        batch_size=int(source.get("BatchSize", 100)),
+        maximum_retry_attempts=int(source.get("MaximumRetryAttempts", -1)),
+        report_batch_item_failures="ReportBatchItemFailures" in (source.get("FunctionResponseTypes") or []),
+        filter_patterns=tuple(str(item["Pattern"]) for item in filters),
+        on_failure_queue_arn=on_failure.get("Destination"),
+        enabled=bool(source.get("Enabled", True)),
+    )
 
 
 def _function_spec(

@@ -9,12 +9,12 @@ report in ``batchItemFailures`` are deleted; a malformed report fails the whole 
 from __future__ import annotations
 
 import base64
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from local.stack.lambda_runtime import Invocation
+from local.stack.poller_thread import PollerThread
 from local.stack.sam import SqsEventSource
 
 MAX_RECEIVE = 10  # SQS's ReceiveMessage limit
@@ -82,7 +82,7 @@ def succeeded_records(
     return [record for record in records if record["messageId"] not in failed]
 
 
-class SqsPoller:
+class SqsPoller(PollerThread):
     """One event source mapping: a thread that feeds a queue's messages to a function."""
 
     def __init__(
@@ -94,40 +94,19 @@ class SqsPoller:
         region: str,
         log: Callable[[str], None],
     ) -> None:
+        queue_name = source.queue_arn.rsplit(":", 1)[1]
+        super().__init__(thread_name=f"sqs-{queue_name}", label=f"[sqs] {source.function}", enabled=source.enabled,
+                         log=log)
         self.source = source
         self._sqs = sqs_client
         self._invoke = invoke
         self._region = region
-        self._log = log
-        queue_name = source.queue_arn.rsplit(":", 1)[1]
         self.queue_url: str = sqs_client.get_queue_url(QueueName=queue_name)["QueueUrl"]
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"sqs-{queue_name}", daemon=True)
 
-    def start(self) -> None:
-        if self.source.enabled:
-            self._thread.start()
-
-    def request_stop(self) -> None:
-        """Ask the thread to finish its current poll/batch (so that several pollers stop in parallel)."""
-        self._stopping.set()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=LONG_POLL_S + 10)
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                messages = self._next_batch()
-                if messages and not self._stopping.is_set():
-                    self._process(messages)
-            except Exception as error:  # moto restarting, a transient socket error: keep polling
-                if self._stopping.is_set():
-                    return
-                self._log(f"[sqs] {self.source.function}: poll failed: {error!r}")
-                self._stopping.wait(0.5)
+    def poll_once(self) -> None:
+        messages = self._next_batch()
+        if messages and not self._stopping.is_set():
+            self._process(messages)
 
     def _receive(self, count: int, wait_s: int) -> list[dict[str, Any]]:
         response = self._sqs.receive_message(

@@ -33,7 +33,9 @@ from local.stack.provision import ProvisionedStack, provision
 from local.stack.sam import SamModel, build_model
 from local.stack.scheduler import Scheduler, run_now_response
 from local.stack.seed import DEMO_USERS, SeedContext, run_seed
+from local.stack.poller_thread import PollerThread
 from local.stack.sqs_poller import SqsPoller
+from local.stack.stream_poller import StreamPoller
 from local.stack.stripe_webhooks import register_webhook_endpoints
 from local.stack.template import DEFAULT_REGION, DEFAULT_STACK_NAME, DEFAULT_TEMPLATE, REPO_ROOT
 
@@ -133,7 +135,7 @@ class LocalStack:
         self._moto_log_thread: threading.Thread | None = None
         self._stripe: Any = None
         self._api: ApiServer | None = None
-        self._pollers: list[SqsPoller] = []
+        self._pollers: list[PollerThread] = []
         self.scheduler: Scheduler | None = None
         self.learning_tools: LearningTools | None = None  # the tool stand-ins and PostgreSQL
         self._stopped = False
@@ -211,10 +213,20 @@ class LocalStack:
             )
             for source in self.model.sqs_sources
         ]
+        self._pollers += [
+            StreamPoller(
+                source,
+                session.client("dynamodbstreams", endpoint_url=self.aws_endpoint),
+                session.client("sqs", endpoint_url=self.aws_endpoint),
+                self.runtime.invoke,
+                log=log,
+            )
+            for source in self.model.stream_sources
+        ]
         for poller in self._pollers:
             poller.start()
         self.scheduler.start()
-        phase("API, functions, queue pollers, schedules")
+        phase("API, functions, queue and stream pollers, schedules")
         if self._seed:
             run_seed(self.seed_context())
             phase("demo data")

@@ -1,5 +1,5 @@
-"""Stripe webhooks (platform and Connect): verify with any of the endpoint's secrets, store once, publish to the
-bus (moto in-process; rules and queues from template.yaml)."""
+"""Stripe webhooks (platform and Connect): verify with any of the endpoint's secrets, store once; the table's
+stream publishes each new event to the bus (moto in-process; stream, rules and queues from template.yaml)."""
 
 from __future__ import annotations
 
@@ -61,15 +61,19 @@ def queue_messages(aws, logical_id: str) -> list[dict]:
         messages.extend(json.loads(m["Body"]) for m in batch)
 
 
-def test_signed_event_is_stored_once_and_published_to_every_consumer_queue(webhook, lambda_context, aws):
+def test_signed_event_is_stored_once_and_the_stream_publishes_it_to_every_consumer_queue(
+        webhook, lambda_context, aws, stripe_event_stream):
     payload = json.dumps(stripe_event())
     response = post(webhook, lambda_context, payload, signed(payload))
     assert response["statusCode"] == 200
-    assert body_of(response) == {"received": True, "event_id": "evt_1", "outcome": "published"}
-
+    assert body_of(response) == {"received": True, "event_id": "evt_1", "outcome": "recorded"}
     stored = aws.table("StripeEventsTable").get_item(Key={"pk": "evt_1"})["Item"]
-    assert stored["status"] == "PUBLISHED"
+    assert stored["status"] == "RECEIVED"
     assert json.loads(stored["payload"])["data"]["object"]["id"] == "pi_1"
+    assert queue_messages(aws, "FulfilmentQueue") == []  # the answer to Stripe published nothing
+
+    assert stripe_event_stream.publish() == 1
+    assert aws.table("StripeEventsTable").get_item(Key={"pk": "evt_1"})["Item"]["status"] == "PUBLISHED"
 
     for queue in ("FulfilmentQueue", "ProvisioningQueue", "NotificationsQueue"):
         messages = queue_messages(aws, queue)
@@ -82,23 +86,40 @@ def test_signed_event_is_stored_once_and_published_to_every_consumer_queue(webho
         assert envelope["data"]["data"]["object"]["amount"] == 49900
 
 
-def test_a_duplicate_delivery_is_2xx_and_changes_nothing(webhook, lambda_context, aws):
+def test_a_duplicate_delivery_is_2xx_and_changes_nothing(webhook, lambda_context, aws, stripe_event_stream):
     payload = json.dumps(stripe_event())
     assert post(webhook, lambda_context, payload, signed(payload))["statusCode"] == 200
+    stripe_event_stream.publish()
     stored_before = aws.table("StripeEventsTable").get_item(Key={"pk": "evt_1"})["Item"]
     again = post(webhook, lambda_context, payload, signed(payload))
     assert again["statusCode"] == 200
     assert body_of(again)["outcome"] == "duplicate"
+    assert stripe_event_stream.publish() == 0  # the repeat wrote nothing, so the stream has nothing new
     assert aws.table("StripeEventsTable").get_item(Key={"pk": "evt_1"})["Item"] == stored_before
     assert len(queue_messages(aws, "FulfilmentQueue")) == 1
 
 
-def test_an_event_stored_but_never_published_is_published_on_redelivery(webhook, lambda_context, aws):
-    event = stripe_event()
-    aws.table("StripeEventsTable").put_item(Item={"pk": "evt_1", "type": event["type"], "status": "RECEIVED"})
-    payload = json.dumps(event)
-    response = post(webhook, lambda_context, payload, signed(payload))
-    assert body_of(response)["outcome"] == "published"
+def test_a_repeat_before_the_stream_published_the_event_is_a_duplicate_and_it_is_published_once(
+        webhook, lambda_context, aws, stripe_event_stream):
+    payload = json.dumps(stripe_event())
+    first = post(webhook, lambda_context, payload, signed(payload))
+    again = post(webhook, lambda_context, payload, signed(payload))
+    assert [body_of(first)["outcome"], body_of(again)["outcome"]] == ["recorded", "duplicate"]
+    stripe_event_stream.publish()
+    assert len(queue_messages(aws, "FulfilmentQueue")) == 1
+
+
+def test_the_stream_filter_passes_only_new_stripe_events(webhook, lambda_context, aws, stripe_event_stream):
+    from coursepay.reconciliation.checkpoint import ReconciliationCheckpoint
+
+    ReconciliationCheckpoint(aws.name("StripeEventsTable")).advance(1_800_000_000)  # an INSERT, not an event
+    payload = json.dumps(stripe_event())
+    post(webhook, lambda_context, payload, signed(payload))
+    assert stripe_event_stream.publish() == 1
+    (invocation,) = stripe_event_stream.invocations
+    assert invocation.payload == {"batchItemFailures": []}
+    # the publisher's own mark (a MODIFY) and the checkpoint never reach it
+    assert stripe_event_stream.publish() == 0
     assert len(queue_messages(aws, "FulfilmentQueue")) == 1
 
 
@@ -163,10 +184,10 @@ def test_the_tolerance_edges_on_each_side_with_a_fractional_clock(offset, accept
             verify_signature(payload, header, ["whsec_edge"], tolerance=300, now=FROZEN_NOW)
 
 
-@pytest.mark.parametrize(("offset", "outcome"), [(-300, "published"), (301, None)])
+@pytest.mark.parametrize(("offset", "outcome"), [(-300, "recorded"), (301, None)])
 def test_the_webhook_service_applies_the_edges_to_a_whole_delivery(aws, offset, outcome):
     ingest = StripeWebhookIngest(
-        StripeEventRelay.for_resources(aws.name("StripeEventsTable"), aws.name("EventBus")),
+        StripeEventRelay.for_resources(aws.name("StripeEventsTable")),
         lambda: [TEST_WEBHOOK_SECRET], tolerance_seconds=300, clock=lambda: FROZEN_NOW)
     payload = json.dumps(stripe_event())
     headers = signed(payload, timestamp=int(FROZEN_NOW) + offset)
@@ -189,7 +210,7 @@ def test_during_a_rotation_a_signature_under_any_listed_secret_passes(webhook, l
     payload = json.dumps(stripe_event())
     response = post(webhook, lambda_context, payload, signed(payload, secret=signer))
     assert response["statusCode"] == 200
-    assert body_of(response)["outcome"] == "published"
+    assert body_of(response)["outcome"] == "recorded"
 
 
 def test_during_a_rotation_stripe_signs_with_both_secrets_and_one_match_is_enough(webhook, lambda_context, aws):
@@ -220,15 +241,16 @@ def test_a_secret_without_a_signing_secret_fails_the_invocation_so_stripe_retrie
 
 
 def test_a_connect_event_is_verified_with_the_connect_secret_and_stored_with_its_account(webhook, lambda_context,
-                                                                                          aws):
+                                                                                          aws, stripe_event_stream):
     payload = json.dumps(stripe_event("evt_connect_1", account="acct_1Tutor"))
     response = post(webhook, lambda_context, payload, signed(payload, secret=TEST_CONNECT_WEBHOOK_SECRET),
                     path=CONNECT_PATH)
     assert response["statusCode"] == 200
-    assert body_of(response) == {"received": True, "event_id": "evt_connect_1", "outcome": "published"}
+    assert body_of(response) == {"received": True, "event_id": "evt_connect_1", "outcome": "recorded"}
     stored = aws.table("StripeEventsTable").get_item(Key={"pk": "evt_connect_1"})["Item"]
     assert stored["account"] == "acct_1Tutor"
     assert json.loads(stored["payload"])["account"] == "acct_1Tutor"
+    stripe_event_stream.publish()
     (message,) = queue_messages(aws, "FulfilmentQueue")
     assert message["detail"]["data"]["account"] == "acct_1Tutor"
 
@@ -243,23 +265,31 @@ def test_each_endpoint_accepts_only_its_own_secret(webhook, lambda_context, aws,
     assert aws.table("StripeEventsTable").scan()["Items"] == []
 
 
-def test_the_same_event_through_both_endpoints_is_stored_and_published_once(webhook, lambda_context, aws):
+def test_the_same_event_through_both_endpoints_is_stored_and_published_once(webhook, lambda_context, aws,
+                                                                            stripe_event_stream):
     payload = json.dumps(stripe_event(account="acct_1Tutor"))
     first = post(webhook, lambda_context, payload, signed(payload, secret=TEST_CONNECT_WEBHOOK_SECRET),
                  path=CONNECT_PATH)
     second = post(webhook, lambda_context, payload, signed(payload))
-    assert [body_of(first)["outcome"], body_of(second)["outcome"]] == ["published", "duplicate"]
+    assert [body_of(first)["outcome"], body_of(second)["outcome"]] == ["recorded", "duplicate"]
+    stripe_event_stream.publish()
     assert len(queue_messages(aws, "FulfilmentQueue")) == 1
 
 
-def test_a_published_event_leaves_the_index_of_unpublished_events(webhook, lambda_context, aws):
+def unpublished(aws) -> list[dict]:
+    return aws.table("StripeEventsTable").query(IndexName="gsi1", KeyConditionExpression="gsi1pk = :p",
+                                                ExpressionAttributeValues={":p": "UNPUBLISHED"})["Items"]
+
+
+def test_a_published_event_leaves_the_index_of_unpublished_events(webhook, lambda_context, aws, stripe_event_stream):
     payload = json.dumps(stripe_event())
     post(webhook, lambda_context, payload, signed(payload))
+    assert [item["pk"] for item in unpublished(aws)] == ["evt_1"]
+    stripe_event_stream.publish()
     stored = aws.table("StripeEventsTable").get_item(Key={"pk": "evt_1"})["Item"]
     assert "gsi1pk" not in stored
     assert "gsi1sk" not in stored
-    assert aws.table("StripeEventsTable").query(IndexName="gsi1", KeyConditionExpression="gsi1pk = :p",
-                                                ExpressionAttributeValues={":p": "UNPUBLISHED"})["Items"] == []
+    assert unpublished(aws) == []
 
 
 def test_unknown_event_types_are_acknowledged_without_effect(webhook, lambda_context, aws):
@@ -278,17 +308,21 @@ def test_a_signed_body_that_is_not_an_event_is_400(webhook, lambda_context, aws)
     assert aws.table("StripeEventsTable").scan()["Items"] == []
 
 
-def test_a_bus_that_refuses_the_event_fails_loudly_and_stripe_retries(webhook, lambda_context, aws, monkeypatch):
-    monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")
-    webhook.platform_service.cache_clear()
-    from coursepay.settings import load_settings
-
-    load_settings.cache_clear()
+def test_when_the_bus_refuses_the_event_it_is_retried_then_parked_for_the_sweep_and_the_ack_is_unaffected(
+        webhook, lambda_context, aws, stripe_event_stream):
+    stripe_event_stream.environment["EVENT_BUS_NAME"] = "no-such-bus"
     payload = json.dumps(stripe_event())
-    # An unhandled error fails the invocation: API Gateway answers 500 and Stripe delivers again later.
-    with pytest.raises(ClientError, match="no-such-bus"):
-        post(webhook, lambda_context, payload, signed(payload))
-    assert aws.table("StripeEventsTable").get_item(Key={"pk": "evt_1"})["Item"]["status"] == "RECEIVED"
+    assert post(webhook, lambda_context, payload, signed(payload))["statusCode"] == 200  # Stripe is answered
+    stripe_event_stream.publish()
+    retries = stripe_event_stream.source.maximum_retry_attempts
+    assert len(stripe_event_stream.invocations) == retries + 1
+    assert all(invocation.payload["batchItemFailures"] for invocation in stripe_event_stream.invocations)
+    (batch_info,) = [message["DDBStreamBatchInfo"] for message in queue_messages(aws, "StripeEventsPublisherDLQ")]
+    assert batch_info["batchSize"] == 1
+    assert batch_info["streamArn"] == stripe_event_stream.source.stream_arn
+    # the event stays RECEIVED, in the index the reconciliation's sweep publishes from
+    assert [item["pk"] for item in unpublished(aws)] == ["evt_1"]
+    assert queue_messages(aws, "FulfilmentQueue") == []
 
 
 def test_publisher_raises_when_the_bus_accepts_only_part_of_a_batch(aws):

@@ -65,8 +65,8 @@ CONSUMER_FAILED = Figure("ConsumerFailed", MetricUnit.Count, ("Consumer",),
 FIGURES: tuple[Figure, ...] = (PAYMENTS_SUCCEEDED, PAYMENTS_FAILED, REVENUE, PAYMENT_TIME, REFUNDS, REFUNDED_AMOUNT,
                                WEBHOOK_EVENTS, CONSUMER_SUCCEEDED, CONSUMER_FAILED)
 
-# published / duplicate / ignored: the relay's outcomes; the others are the webhook's refusals and crashes.
-WEBHOOK_OUTCOMES = ("published", "duplicate", "ignored", "invalid_signature", "rejected", "error")
+# recorded / duplicate / ignored: the relay's outcomes; the others are the webhook's refusals and crashes.
+WEBHOOK_OUTCOMES = ("recorded", "duplicate", "ignored", "invalid_signature", "rejected", "error")
 
 
 def record(figure: Figure, value: float = 1, **dimensions: str) -> None:

@@ -34,9 +34,14 @@ class AccountsSettings(AuditSettings):
 
 
 class StripeEventRelaySettings(FunctionSettings):
-    """What the store-once-and-publish relay of Stripe events needs (coursepay.webhooks.relay)."""
+    """What the store-once relay of Stripe events needs (coursepay.webhooks.relay)."""
 
     stripe_events_table: str
+
+
+class StripeEventPublicationSettings(StripeEventRelaySettings):
+    """What publishing stored Stripe events needs (coursepay.webhooks.publication)."""
+
     event_bus_name: str
 
 
@@ -46,7 +51,7 @@ class WebhookSettings(StripeEventRelaySettings):
     signature_tolerance_seconds: int = 300
 
 
-class ReconciliationSettings(StripeEventRelaySettings, StripeSettings):
+class ReconciliationSettings(StripeEventPublicationSettings, StripeSettings):
     """The reconciliation of Stripe events (coursepay.reconciliation): each run lists events created since
     its checkpoint minus ``overlap`` (Stripe's list is eventually consistent: a late event is not skipped);
     a first run looks back ``first_run_lookback``; stored events RECEIVED longer than ``stuck_after`` are

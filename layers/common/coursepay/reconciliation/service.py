@@ -2,14 +2,14 @@
 
 1. List the handled Stripe event types created since ``checkpoint - overlap`` (or ``since``, given by the
    operator; a first run looks back ``first_run_lookback``), and relay each one oldest first: the relay
-   stores what was never stored and publishes it; what is stored and published is a duplicate (no effect).
+   stores what was never stored (the table's stream publishes it); what is stored is a duplicate (no effect).
 2. Move the checkpoint to the newest ``created`` relayed, every page of events and at the end (so a run
    stopped by its time budget keeps its progress); never backwards.
-3. Publish again the stored events RECEIVED for longer than ``stuck_after`` (a crash between the store
-   and the publish), found through the sparse index of unpublished events.
+3. Publish the stored events RECEIVED for longer than ``stuck_after`` (their stream record failed every
+   retry), found through the sparse index of unpublished events.
 
-Running it twice, or two runs at once, changes nothing more: every step goes through the relay's
-store-once write, and consumers deduplicate by event id.
+Running it twice, or two runs at once, changes nothing more: step 1 goes through the relay's store-once
+write, and consumers deduplicate by event id what step 3 (or the stream, late) publishes twice.
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 from coursepay.clock import iso_time, utc_now
-from coursepay.events.catalogue import HANDLED_STRIPE_EVENT_TYPES
 from coursepay.events.publisher import EventPublisher
+from coursepay.events.catalogue import HANDLED_STRIPE_EVENT_TYPES
 from coursepay.reconciliation.checkpoint import ReconciliationCheckpoint
 from coursepay.reconciliation.stripe_events import PAGE_SIZE, list_events
 from coursepay.settings import ReconciliationSettings
 from coursepay.stripe_gateway.client import stripe_provider
+from coursepay.webhooks.publication import StripeEventPublication
 from coursepay.webhooks.relay import StripeEventRelay
 from coursepay.webhooks.repository import StripeEventsRepository
 
@@ -38,8 +39,8 @@ if TYPE_CHECKING:
 class ReconciliationReport(BaseModel):
     since: int  # created[gte] asked of Stripe (unix seconds)
     listed: int  # events Stripe returned
-    relayed: int  # of those, published now (never stored, or stored but unpublished)
-    already_stored: int  # of those, stored and published before: no effect
+    relayed: int  # of those, stored now (never stored before; the stream publishes them)
+    already_stored: int  # of those, stored before: no effect
     ignored: int  # of those, of a type coursepay does not act on
     stuck_republished: int  # stored events RECEIVED too long, published now
     checkpoint: int | None  # newest event created time reached (the next run's starting point)
@@ -48,12 +49,14 @@ class ReconciliationReport(BaseModel):
 
 class StripeEventReconciler:
     def __init__(self, stripe_client: Callable[[], stripe.StripeClient], relay: StripeEventRelay,
-                 events: StripeEventsRepository, checkpoint: ReconciliationCheckpoint, *, overlap_seconds: int,
+                 events: StripeEventsRepository, publication: StripeEventPublication,
+                 checkpoint: ReconciliationCheckpoint, *, overlap_seconds: int,
                  first_run_lookback_seconds: int, stuck_after_seconds: int,
                  clock: Callable[[], datetime] = utc_now) -> None:
         self._stripe = stripe_client
         self._relay = relay
         self._events = events
+        self._publication = publication
         self._checkpoint = checkpoint
         self._overlap = overlap_seconds
         self._first_lookback = first_run_lookback_seconds
@@ -65,8 +68,9 @@ class StripeEventReconciler:
         events = StripeEventsRepository(settings.stripe_events_table)
         return cls(
             stripe_provider(settings),
-            StripeEventRelay(events, EventPublisher(settings.event_bus_name)),
+            StripeEventRelay(events),
             events,
+            StripeEventPublication(events, EventPublisher(settings.event_bus_name)),
             ReconciliationCheckpoint(settings.stripe_events_table),
             overlap_seconds=settings.reconciliation_overlap_seconds,
             first_run_lookback_seconds=settings.reconciliation_first_run_lookback_seconds,
@@ -91,7 +95,7 @@ class StripeEventReconciler:
             self._checkpoint.advance(newest)
         stuck = self._republish_stuck(out_of_time) if complete else 0
         return ReconciliationReport(
-            since=start, listed=len(listed), relayed=outcomes["published"], already_stored=outcomes["duplicate"],
+            since=start, listed=len(listed), relayed=outcomes["recorded"], already_stored=outcomes["duplicate"],
             ignored=outcomes["ignored"], stuck_republished=stuck, checkpoint=self._checkpoint.newest_created(),
             complete=complete)
 
@@ -107,5 +111,6 @@ class StripeEventReconciler:
         for event in self._events.unpublished_before(received_before):
             if out_of_time():
                 break
-            republished += self._relay.relay(event) == "published"
+            self._publication.publish(event)
+            republished += 1
         return republished

@@ -1,11 +1,11 @@
 """Recovery of one Checkout Session's events, for a success page that has waited too long: if Stripe says
 the session is no longer open, its ``checkout.session.*`` events (found in ``events.list`` by type, created
-since the session was) are fed through the relay, so the consumers fulfil it even when the webhook never
-delivered them. Events already stored and published are left alone; calling it again is harmless.
+since the session was) are fed through the relay, which stores what was never stored (the table's stream
+publishes it), so the consumers fulfil it even when the webhook never delivered them. Events stored before are
+left alone; calling it again is harmless.
 
-A caller needs: the Stripe key (``StripeSettings``), ``StripeEventRelaySettings`` (STRIPE_EVENTS_TABLE,
-EVENT_BUS_NAME) and, in template.yaml, ``dynamodb:PutItem, GetItem, UpdateItem`` on StripeEventsTable and
-``events:PutEvents`` on the bus.
+A caller needs: the Stripe key (``StripeSettings``), ``StripeEventRelaySettings`` (STRIPE_EVENTS_TABLE) and,
+in template.yaml, ``dynamodb:PutItem`` on StripeEventsTable.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ SESSION_EVENT_TYPES = frozenset({
 class RecoveredEvent(BaseModel):
     event_id: str
     type: str
-    outcome: RelayOutcome  # "published": it had been missed (or stuck) and is on the bus now
+    outcome: RelayOutcome  # "recorded": it had been missed and is stored now (the stream publishes it)
 
 
 class SessionRecovery(BaseModel):
@@ -44,8 +44,8 @@ class SessionRecovery(BaseModel):
 
     @property
     def recovered(self) -> bool:
-        """Whether any missed event was published by this call."""
-        return any(event.outcome == "published" for event in self.events)
+        """Whether any missed event was stored by this call."""
+        return any(event.outcome == "recorded" for event in self.events)
 
 
 class CheckoutSessionRecovery:

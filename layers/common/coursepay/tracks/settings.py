@@ -15,7 +15,7 @@ class PaymentsSettings(AuditSettings, StripeSettings, TermsSettings):
     courses_table: str
     payments_table: str
     enrollments_table: str
-    event_bus_name: str  # refund decisions are money events; recovered sign-up events are relayed to it
+    event_bus_name: str  # refund decisions are money events
     stripe_events_table: str  # the store-once relay of a sign-up's recovered Stripe events
     allowed_redirect_origins: tuple[str, ...] = Field(default=())
 

@@ -24,8 +24,8 @@ class StripeEventsRepository:
         self._table = DynamoTable(table_name)
 
     def record_once(self, event: dict[str, Any]) -> str | None:
-        """Store the event: None when stored now, else the status of the copy stored before (a duplicate
-        delivery), told by the same conditional write."""
+        """Store the event (the table's stream then publishes it): None when stored now, else the status of the
+        copy stored before (a duplicate delivery), told by the same conditional write."""
         received_at = iso_now()
         item: Item = {
             "pk": event["id"],
