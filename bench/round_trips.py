@@ -8,6 +8,8 @@ as the template declares it; Stripe is the project's sandbox over HTTP. A buyer 
 * ``checkout``: the same buyer (now a returning customer, with a Stripe Customer) starts a second course's checkout;
 * ``webhook ack``: that session's ``checkout.session.completed``, signed, posted to the webhook function;
 * ``webhook repeat``: Stripe delivering it again (its own target: a duplicate is told in one call);
+* ``publication``: the table's stream record of it, fed to the publisher function as Lambda's stream event source
+  does (``local.stack.stream_poller``; its own GetRecords polling is Lambda's, not counted), off the request path;
 * ``fulfilment``: the message the bus put on the fulfilment queue, handled by the fulfilment consumer;
 * ``redelivery``: the same message again (SQS delivers at least once).
 """
@@ -37,7 +39,7 @@ SECRET_KEY = "sk_test_bench"
 WEBHOOK_SECRET = "whsec_bench_round_trips"
 ORIGIN = "https://app.example.com"
 FUNCTIONS = {"CoursesFunction": "courses", "CheckoutFunction": "checkout", "WebhookFunction": "webhook",
-             "FulfilmentFunction": "fulfilment"}
+             "StripeEventsPublisherFunction": "stripe_events_publisher", "FulfilmentFunction": "fulfilment"}
 TEACHER, STUDENT = "teacher-bench", "student-bench"
 COURSE = {"description": "Counted, not guessed", "outline": ["Calls"], "monthly_price": 1500,
           "one_time_price": 9900, "currency": "usd"}
@@ -60,6 +62,7 @@ TARGETS = {
     "checkout": Target("1 Stripe + <= 2 DynamoDB", stripe=1, dynamodb=2),
     "webhook ack": Target("<= 2, no Stripe", stripe=0, total=2),
     "webhook repeat": Target("<= 1, no Stripe", stripe=0, total=1),
+    "publication": Target("(after the ack) <= 2", stripe=0, total=2),
     "fulfilment": Target("<= 3", total=3),
     "redelivery": Target("<= 1", total=1),
 }
@@ -86,6 +89,7 @@ class Stack:
             os.environ.update(model.functions[logical_id].environment)
         os.environ["STRIPE_API_BASE"] = sandbox_url
         self.router = Router([route for api in model.http_apis.values() for route in api.routes])
+        self.stream = self._stream_poller(model)
         self.modules = {logical_id: _fresh_module(f"functions.{directory}.app")
                         for logical_id, directory in FUNCTIONS.items()}
 
@@ -137,6 +141,27 @@ class Stack:
         return self.http("POST", "/webhooks/stripe", raw_body=payload.encode(),
                          headers={"stripe-signature": sign(payload, WEBHOOK_SECRET)})
 
+    def _stream_poller(self, model: Any) -> Any:
+        from local.stack.lambda_runtime import Invocation
+        from local.stack.stream_poller import StreamPoller
+
+        def invoke(function: str, event: dict[str, Any]) -> Invocation:
+            payload = self.modules[function].lambda_handler(event, _Context())
+            return Invocation(request_id="bench", ok=True, payload=payload, duration_ms=0.0)
+
+        # a session of its own: the event source's polling is Lambda's, not the function's (not counted)
+        polling = boto3.Session(region_name=REGION)
+        (source,) = model.stream_sources
+        return StreamPoller(source, polling.client("dynamodbstreams"), polling.client("sqs"), invoke,
+                            log=lambda line: None, retry_backoff_s=0.0)
+
+    def publish_stream(self) -> None:
+        """Every new stored Stripe event through the publisher function."""
+        while True:
+            self.stream.poll_once()
+            if not self.stream.pending:
+                return
+
     def fulfilment_message(self) -> dict[str, Any]:
         """What the bus put on the fulfilment queue, as the SQS event source hands it to the function."""
         from local.stack.sqs_poller import sqs_record
@@ -159,6 +184,7 @@ class Stack:
     def deliver(self, session_id: str) -> dict[str, Any]:
         """The session's completion through webhook and fulfilment, uncounted: the queue message it made."""
         self.post_webhook(self.completed_event(session_id))
+        self.publish_stream()
         record = self.fulfilment_message()
         self.consume(record)
         return record
@@ -186,6 +212,8 @@ def measure() -> dict[str, RoundTrips]:
             stack.post_webhook(event)
         with counter.action() as counts["webhook repeat"]:
             assert stack.post_webhook(event)["outcome"] == "duplicate"
+        with counter.action() as counts["publication"]:
+            stack.publish_stream()
         record = stack.fulfilment_message()
         with counter.action() as counts["fulfilment"]:
             stack.consume(record)

@@ -29,11 +29,11 @@ from local.stack.jwt_authorizer import JwtAuthorizer, http_jwks_fetcher
 from local.stack.lambda_runtime import DUMMY_CREDENTIALS, LambdaRuntime, max_workers_setting
 from local.stack.learning_tools import LearningTools
 from local.stack.outbox import OUTBOX_JSON_PATH, OUTBOX_PATH, Outbox
+from local.stack.poller_thread import PollerThread
 from local.stack.provision import ProvisionedStack, provision
 from local.stack.sam import SamModel, build_model
 from local.stack.scheduler import Scheduler, run_now_response
 from local.stack.seed import DEMO_USERS, SeedContext, run_seed
-from local.stack.poller_thread import PollerThread
 from local.stack.sqs_poller import SqsPoller
 from local.stack.stream_poller import StreamPoller
 from local.stack.stripe_webhooks import register_webhook_endpoints

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from moto.events.models import EventPattern
 
@@ -128,7 +128,8 @@ class StreamPoller(PollerThread):
         if not self._patterns:
             return True
         event = lambda_record(record, self.source.stream_arn)
-        return any(pattern.matches_event(event) for pattern in self._patterns)
+        # moto types the matcher's argument as an EventBridge event; it matches any JSON object
+        return any(pattern.matches_event(cast(Any, event)) for pattern in self._patterns)
 
     def _send_on_failure(self, records: list[dict[str, Any]]) -> None:
         if not self.source.on_failure_queue_arn:

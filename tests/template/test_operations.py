@@ -35,8 +35,13 @@ def of_type(resource_type: str) -> dict[str, Any]:
 
 FUNCTIONS = sorted(of_type("AWS::Serverless::Function"))
 ALARMS = {lid: resource["Properties"] for lid, resource in of_type("AWS::CloudWatch::Alarm").items()}
+# the queues' dead-letter queues, and the on-failure queues of stream event sources (StripeEventsPublisherDLQ)
 DLQS = sorted({queue["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
-               for queue in of_type("AWS::SQS::Queue").values() if "RedrivePolicy" in queue["Properties"]})
+               for queue in of_type("AWS::SQS::Queue").values() if "RedrivePolicy" in queue["Properties"]}
+              | {event["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+                 for function in of_type("AWS::Serverless::Function").values()
+                 for event in (function["Properties"].get("Events") or {}).values()
+                 if "DestinationConfig" in event.get("Properties", {})})
 
 
 def dashboard() -> dict[str, Any]:

@@ -156,7 +156,7 @@ def test_each_webhook_outcome_is_counted_once_per_delivery(aws, capsys, load_fun
     capsys.readouterr()
     outcomes = [m["dimensions"]["Outcome"] for m in webhook_delivery(aws, capsys, load_function, lambda_context)
                 if m["name"] == "WebhookEvents"]
-    assert outcomes == ["published", "duplicate", "invalid_signature"]
+    assert outcomes == ["recorded", "duplicate", "invalid_signature"]
     assert set(outcomes) <= set(observability.WEBHOOK_OUTCOMES)
 
 

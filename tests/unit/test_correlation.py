@@ -67,7 +67,7 @@ def test_a_stripe_event_is_traced_by_its_checkouts_id_else_by_its_own():
 
 
 def test_the_checkouts_id_reaches_the_envelopes_the_consumers_logs_the_payment_and_the_email(
-        payments, consumers, aws, lambda_context, stripe_sdk, sandbox, tool_secrets, log_lines):
+        payments, consumers, aws, lambda_context, stripe_sdk, sandbox, tool_secrets, log_lines, stripe_event_stream):
     aws.client("ses").verify_email_identity(EmailAddress="no-reply@example.com")
     student = new_student(aws)
     status, session = call(payments, lambda_context, "POST", "/tracks/DP/checkout", route="/tracks/{trackId}/checkout",
@@ -79,11 +79,13 @@ def test_the_checkouts_id_reaches_the_envelopes_the_consumers_logs_the_payment_a
     assert payment["Item"]["correlation_id"] == TRACE
 
     complete_checkout(sandbox.url, session["session_id"], student.email, "Sam")
-    # the webhook's relay, in a request of its own (bound to another id), publishes the session's events
-    relay = StripeEventRelay.for_resources(aws.name("StripeEventsTable"), aws.name("EventBus"))
+    # the webhook's relay, in a request of its own (bound to another id), stores the session's events; the
+    # table's stream publishes them
+    relay = StripeEventRelay.for_resources(aws.name("StripeEventsTable"))
     for event in stripe_sdk.v1.events.list(params={"limit": 100}).auto_paging_iter():
         if event.to_dict()["data"]["object"].get("id") == session["session_id"]:
             relay.relay(event.to_dict())
+    stripe_event_stream.publish()
 
     fulfilment_records = drain(aws, "FulfilmentQueue")
     stripe_envelopes = [Envelope.from_sqs_body(r["body"]) for r in fulfilment_records]

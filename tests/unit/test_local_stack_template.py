@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -138,7 +139,7 @@ def test_routes_and_authorizers_come_from_template_yaml() -> None:
     # physical ids as provisioning would record them
     for logical_id in template["Resources"]:
         resolver.refs[logical_id] = f"id-{logical_id}"
-        resolver.attributes[logical_id] = {"Arn": f"arn-{logical_id}"}
+        resolver.attributes[logical_id] = {"Arn": f"arn-{logical_id}", "StreamArn": f"stream-arn-{logical_id}"}
     resolver.refs["CommonLayer"] = "arn:layer"
     model = build_model(template, resolver)
     (api,) = model.http_apis.values()
@@ -164,6 +165,12 @@ def test_routes_and_authorizers_come_from_template_yaml() -> None:
     assert sources["ProvisioningFunction"].batch_size == 10
     assert sources["ProvisioningFunction"].batching_window_s == 1
     assert sources["ProvisioningFunction"].report_batch_item_failures
+    (stream,) = model.stream_sources
+    assert (stream.function, stream.stream_arn) == ("StripeEventsPublisherFunction", "stream-arn-StripeEventsTable")
+    assert (stream.starting_position, stream.batch_size, stream.maximum_retry_attempts) == ("TRIM_HORIZON", 10, 5)
+    assert stream.report_batch_item_failures
+    assert stream.on_failure_queue_arn == "arn-StripeEventsPublisherDLQ"
+    assert [json.loads(pattern)["eventName"] for pattern in stream.filter_patterns] == [["INSERT"]]
 
 
 @pytest.mark.parametrize(("subnets", "vpc"), [

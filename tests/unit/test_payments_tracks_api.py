@@ -139,7 +139,7 @@ def test_signup_checkout_is_anonymous_and_the_success_page_waits_for_the_account
 
 
 def test_a_signup_whose_webhook_was_lost_is_recovered_from_stripe_by_the_verify_route(
-        payments, lambda_context, aws, sandbox):
+        payments, lambda_context, aws, sandbox, stripe_event_stream):
     import json
     import urllib.request
 
@@ -166,6 +166,7 @@ def test_a_signup_whose_webhook_was_lost_is_recovered_from_stripe_by_the_verify_
                         ExpressionAttributeValues={":old": "2026-01-01T00:00Z"})
     status, body = call(payments, lambda_context, "GET", f"/checkout/sessions/{session_id}/verify", route=verify)
     assert (status, body["status"]) == (202, "processing")  # the consumers fulfil it from the bus
+    stripe_event_stream.publish()  # the table's stream puts the recovered events on the bus
     stored = [item for item in events.scan()["Items"] if item["pk"].startswith("evt_")]
     completed = [item for item in stored if item["type"] == "checkout.session.completed"]
     assert [item["status"] for item in completed] == ["PUBLISHED"]

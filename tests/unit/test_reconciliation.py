@@ -75,7 +75,7 @@ def stored(aws: Any, event_id: str) -> dict[str, Any] | None:
 
 
 def relay(aws: Any) -> StripeEventRelay:
-    return StripeEventRelay.for_resources(aws.name("StripeEventsTable"), aws.name("EventBus"))
+    return StripeEventRelay.for_resources(aws.name("StripeEventsTable"))
 
 
 def published_ids(aws: Any) -> list[str]:
@@ -86,12 +86,13 @@ def published_ids(aws: Any) -> list[str]:
 
 
 def test_events_never_stored_are_relayed_once_and_a_second_run_changes_nothing(reconciliation, lambda_context, aws,
-                                                                                sdk, sandbox):
+                                                                                sdk, sandbox, stripe_event_stream):
     first, second = canceled_intent(sdk, sandbox), canceled_intent(sdk, sandbox)
     report = scheduled_run(reconciliation, lambda_context)
     # Listed by type at Stripe: the payment_intent.created events (not handled) are not even asked for.
     assert report | {"since": 0} == {"since": 0, "listed": 2, "relayed": 2, "already_stored": 0, "ignored": 0,
                                      "stuck_republished": 0, "checkpoint": second.created, "complete": True}
+    stripe_event_stream.publish()  # the table's stream publishes what the run stored
     for event in (first, second):
         item = stored(aws, event.id)
         assert item is not None
@@ -101,16 +102,19 @@ def test_events_never_stored_are_relayed_once_and_a_second_run_changes_nothing(r
 
     again = scheduled_run(reconciliation, lambda_context)
     assert (again["relayed"], again["already_stored"], again["stuck_republished"]) == (0, 2, 0)
+    assert stripe_event_stream.publish() == 0
     assert published_ids(aws) == []
 
 
 def test_an_event_the_webhook_already_relayed_is_not_published_again(reconciliation, lambda_context, aws, sdk,
-                                                                     sandbox):
+                                                                     sandbox, stripe_event_stream):
     delivered = canceled_intent(sdk, sandbox)
-    assert relay(aws).relay(delivered.to_dict()) == "published"  # what the webhook did
+    assert relay(aws).relay(delivered.to_dict()) == "recorded"  # what the webhook did
+    stripe_event_stream.publish()
     missed = canceled_intent(sdk, sandbox)
     report = scheduled_run(reconciliation, lambda_context)
     assert (report["relayed"], report["already_stored"]) == (1, 1)
+    stripe_event_stream.publish()
     assert sorted(published_ids(aws)) == sorted([delivered.id, missed.id])  # each once
 
 
@@ -269,20 +273,23 @@ def recovery(reconciliation, aws) -> CheckoutSessionRecovery:
     return CheckoutSessionRecovery(stripe_provider(load_settings(ReconciliationSettings)), relay(aws))
 
 
-def test_a_completed_session_whose_webhook_was_lost_is_recovered_once(recovery, aws, sdk, sandbox):
+def test_a_completed_session_whose_webhook_was_lost_is_recovered_once(recovery, aws, sdk, sandbox,
+                                                                      stripe_event_stream):
     session, other = checkout_session(sdk), checkout_session(sdk)
     pay(sandbox, session.id)
     pay(sandbox, other.id)
     recovered = recovery.recover_checkout_session(session.id)
     assert recovered.session_status == "complete"
-    assert [(e.type, e.outcome) for e in recovered.events] == [("checkout.session.completed", "published")]
+    assert [(e.type, e.outcome) for e in recovered.events] == [("checkout.session.completed", "recorded")]
     assert recovered.recovered
+    stripe_event_stream.publish()
     (message,) = queue_messages(aws, "FulfilmentQueue")
     assert message["detail"]["data"]["data"]["object"]["id"] == session.id  # not the other session's event
 
     again = recovery.recover_checkout_session(session.id)
     assert [e.outcome for e in again.events] == ["duplicate"]
     assert not again.recovered
+    assert stripe_event_stream.publish() == 0
     assert queue_messages(aws, "FulfilmentQueue") == []
 
 

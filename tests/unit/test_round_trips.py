@@ -28,13 +28,20 @@ def test_a_returning_customers_checkout(counts: dict[str, RoundTrips]) -> None:
 def test_a_webhook_ack(counts: dict[str, RoundTrips]) -> None:
     trips = counts["webhook ack"]
     assert trips.stripe == Counter()
-    assert trips.aws == Counter({"DynamoDB.PutItem": 1, "EventBridge.PutEvents": 1, "DynamoDB.UpdateItem": 1})
+    # one conditional write: the table's stream publishes it (docs/decisions.md D14)
+    assert trips.aws == Counter({"DynamoDB.PutItem": 1})
 
 
 def test_a_repeated_webhook_delivery(counts: dict[str, RoundTrips]) -> None:
     trips = counts["webhook repeat"]
     assert trips.stripe == Counter()
     assert trips.aws == Counter({"DynamoDB.PutItem": 1})
+
+
+def test_publishing_it_from_the_tables_stream(counts: dict[str, RoundTrips]) -> None:
+    trips = counts["publication"]
+    assert trips.stripe == Counter()
+    assert trips.aws == Counter({"EventBridge.PutEvents": 1, "DynamoDB.UpdateItem": 1})
 
 
 def test_fulfilling_one_completed_checkout(counts: dict[str, RoundTrips]) -> None:

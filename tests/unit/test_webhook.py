@@ -8,7 +8,6 @@ import time
 
 import pytest
 import stripe
-from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from coursepay.stripe_gateway.signature import InvalidSignature, compute_signature, verify_signature

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 from coursepay.clock import iso_time, utc_now
-from coursepay.events.publisher import EventPublisher
 from coursepay.events.catalogue import HANDLED_STRIPE_EVENT_TYPES
+from coursepay.events.publisher import EventPublisher
 from coursepay.reconciliation.checkpoint import ReconciliationCheckpoint
 from coursepay.reconciliation.stripe_events import PAGE_SIZE, list_events
 from coursepay.settings import ReconciliationSettings
