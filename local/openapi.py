@@ -50,10 +50,7 @@ class HandlerContract:
 
 def template_api() -> HttpApiSpec:
     template = load_template(DEFAULT_TEMPLATE)
-    resolver = Resolver.for_template(template)
-    for logical_id in template["Resources"]:  # stand-in physical ids: only routes and authorizers are read
-        resolver.refs[logical_id] = f"id-{logical_id}"
-        resolver.attributes[logical_id] = {"Arn": f"arn-{logical_id}"}
+    resolver = Resolver.with_stand_in_ids(template)  # only routes and authorizers are read
     return build_model(template, resolver).http_apis["HttpApi"]
 
 

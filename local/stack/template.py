@@ -133,6 +133,19 @@ class Resolver:
         return cls(parameters=resolve_parameters(template, overrides), conditions=template.get("Conditions") or {},
                    mappings=template.get("Mappings") or {}, **fields)
 
+    @classmethod
+    def with_stand_in_ids(cls, template: Mapping[str, Any],
+                          overrides: Mapping[str, str | int] | None = None) -> Resolver:
+        """A resolver that gives every resource a made-up physical id, ARN and stream ARN (``id-<LogicalId>``,
+        ``arn-<LogicalId>``, ``stream-arn-<LogicalId>``): for reading routes, event sources and schedules without
+        provisioning anything."""
+        resolver = cls.for_template(template, overrides)
+        for logical_id in template["Resources"]:
+            resolver.refs[logical_id] = f"id-{logical_id}"
+            resolver.attributes[logical_id] = {"Arn": f"arn-{logical_id}", "StreamArn": f"stream-arn-{logical_id}"}
+        resolver.refs["CommonLayer"] = "arn:layer"
+        return resolver
+
     def pseudo(self) -> dict[str, str]:
         return {
             "AWS::Region": self.region,

@@ -55,12 +55,7 @@ def scheduler(recorder: Recorder, schedules: list[ScheduleSource] | None = None,
 
 def test_template_yaml_schedules_the_reconciliation_every_15_minutes_and_the_bookings_every_5() -> None:
     template = load_template(DEFAULT_TEMPLATE)
-    resolver = Resolver.for_template(template)
-    for logical_id in template["Resources"]:  # physical ids as provisioning would record them
-        resolver.refs[logical_id] = f"id-{logical_id}"
-        resolver.attributes[logical_id] = {"Arn": f"arn-{logical_id}"}
-    resolver.refs["CommonLayer"] = "arn:layer"
-    model = build_model(template, resolver)
+    model = build_model(template, Resolver.with_stand_in_ids(template))
     assert [(s.function, s.event_name, s.interval_s, s.enabled) for s in model.schedules] == [
         ("ReconciliationFunction", "Every15Minutes", 900.0, True),
         ("BookingsSchedulerFunction", "Every5Minutes", 300.0, True)]

@@ -135,13 +135,7 @@ def test_globals_merge_like_sam() -> None:
 
 def test_routes_and_authorizers_come_from_template_yaml() -> None:
     template = load_template(DEFAULT_TEMPLATE)
-    resolver = Resolver.for_template(template)
-    # physical ids as provisioning would record them
-    for logical_id in template["Resources"]:
-        resolver.refs[logical_id] = f"id-{logical_id}"
-        resolver.attributes[logical_id] = {"Arn": f"arn-{logical_id}", "StreamArn": f"stream-arn-{logical_id}"}
-    resolver.refs["CommonLayer"] = "arn:layer"
-    model = build_model(template, resolver)
+    model = build_model(template, Resolver.with_stand_in_ids(template))
     (api,) = model.http_apis.values()
     routes = {route.route_key: route for route in api.routes}
     expected = {

@@ -17,12 +17,7 @@ from local.stack.throttling import ThrottleLimit
 
 def template_api(overrides: dict[str, Any] | None = None) -> HttpApiSpec:
     template = load_template(DEFAULT_TEMPLATE)
-    resolver = Resolver.for_template(template, overrides)
-    for logical_id in template["Resources"]:  # physical ids as provisioning would record them
-        resolver.refs[logical_id] = f"id-{logical_id}"
-        resolver.attributes[logical_id] = {"Arn": f"arn-{logical_id}"}
-    resolver.refs["CommonLayer"] = "arn:layer"
-    return build_model(template, resolver).http_apis["HttpApi"]
+    return build_model(template, Resolver.with_stand_in_ids(template, overrides)).http_apis["HttpApi"]
 
 
 class Clock:
