@@ -72,8 +72,10 @@ def test_a_purchase_missed_by_the_webhook_is_fulfilled_once_after_reconciliation
 
     report = run_reconciliation(api)
     assert report["relayed"] >= 1
-    stored = events_table.get_item(Key={"pk": completed_event.id}, ConsistentRead=True)["Item"]
-    assert stored["status"] == "PUBLISHED"
+    # the run stored it; the table's stream published it (and marked it so)
+    stored = eventually(lambda: (item := events_table.get_item(Key={"pk": completed_event.id},
+                                                               ConsistentRead=True)["Item"])["status"] == "PUBLISHED"
+                        and item)
     assert json.loads(stored["payload"])["data"]["object"]["id"] == session_id
 
     receipts = aws.table("IdempotencyTable")
