@@ -125,7 +125,7 @@ def webhook_load(stack: LocalStack, posts: int, concurrency: int) -> WebhookFigu
         response = session().post(f"{stack.api_url}/webhooks/stripe", data=body, timeout=60,
                                   headers={"Stripe-Signature": signature, "Content-Type": "application/json"})
         elapsed_ms = (time.perf_counter() - started) * 1000
-        if response.status_code != 200 or response.json().get("outcome") != "published":
+        if response.status_code != 200 or response.json().get("outcome") != "recorded":
             raise SystemExit(f"webhook post answered {response.status_code}: {response.text}")
         return elapsed_ms
 
