@@ -21,7 +21,7 @@ from local.stack.lambda_runtime import Invocation
 from local.stack.poller_thread import PollerThread
 from local.stack.sam import StreamEventSource
 
-IDLE_WAIT_S = 0.1  # between empty reads: moto's GetRecords does not wait
+IDLE_WAIT_S = 0.25  # between empty reads (moto's GetRecords does not wait): Lambda polls a shard 4 times a second
 MAX_BACKOFF_S = 2.0
 
 
