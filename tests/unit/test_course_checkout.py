@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from coursepay.correlation import of_purchase_attempt
 from tests.support.course_market import (
     ORIGIN,
     OTHER_STUDENT,
@@ -71,8 +72,8 @@ def test_a_monthly_purchase_is_fulfilled_once_by_success_page_and_webhook_alike(
     stripe_session = market.stripe().v1.checkout.sessions.retrieve(session["session_id"])
     assert stripe_session.mode == "subscription"
     metadata = stripe_session.metadata.to_dict()
-    # the request's correlation id (each request gets its own, here API Gateway's request id)
-    assert len(metadata.pop("correlation_id")) >= 8
+    # the purchase's own id, derived from the attempt's idempotency key (coursepay.correlation.of_purchase_attempt)
+    assert metadata.pop("correlation_id") == of_purchase_attempt(f"checkout-{STUDENT}-course-{course_id}-monthly-g1")
     assert metadata == {"kind": "course", "course_id": course_id, "user_id": STUDENT, "pricing": "monthly",
                         "channel": "checkout"}
     [mapping] = [i for i in scan(aws, "AccountsTable") if i["sk"] == "STRIPE_CUSTOMER"]
