@@ -1,6 +1,7 @@
-"""Tracing a purchase: the correlation id of the checkout request follows it through the Stripe objects'
-metadata, the webhook's relay, the bus envelopes, the consumers' log lines, the payment record and the e-mail's
-X-Correlation-ID header (moto and the Stripe sandbox in-process, the real relay, queues and consumers)."""
+"""Tracing a purchase: the purchase's id (derived from its Stripe idempotency key, linked to the checkout request's
+id by one log line) follows it through the Stripe objects' metadata, the webhook's relay, the bus envelopes, the
+consumers' log lines, the payment record and the e-mail's X-Correlation-ID header (moto and the Stripe sandbox
+in-process, the real relay, queues and consumers)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from coursepay.correlation import of_stripe_event
+from coursepay.correlation import of_purchase_attempt, of_stripe_event, well_formed
 from coursepay.events.envelope import Envelope
 from coursepay.observability import logger
 from coursepay.webhooks.relay import StripeEventRelay
@@ -66,17 +67,34 @@ def test_a_stripe_event_is_traced_by_its_checkouts_id_else_by_its_own():
     assert of_stripe_event(gateway_id) == "67FR93D+4ioYlA=="
 
 
-def test_the_checkouts_id_reaches_the_envelopes_the_consumers_logs_the_payment_and_the_email(
-        payments, consumers, aws, lambda_context, stripe_sdk, sandbox, tool_secrets, log_lines, stripe_event_stream):
+def test_a_purchase_attempts_id_is_its_idempotency_keys_the_same_in_every_request():
+    key = "checkout-student-1-track-DP-one_time-g1"
+    purchase_id = of_purchase_attempt(key)
+    assert purchase_id == of_purchase_attempt(key)  # a double click, a retry, another container
+    assert purchase_id.startswith("pur-")
+    assert well_formed(purchase_id)  # else the relay would ignore it in the Stripe events' metadata
+    assert of_stripe_event({"id": "evt_1", "data": {"object": {"metadata": {"correlation_id": purchase_id}}}}) == (
+        purchase_id)
+    assert of_purchase_attempt("checkout-student-1-track-DP-one_time-g2") != purchase_id  # the next attempt
+    assert of_purchase_attempt("checkout-student-2-track-DP-one_time-g1") != purchase_id  # another buyer
+
+
+def test_the_purchases_id_reaches_the_envelopes_the_consumers_logs_the_payment_and_the_email(
+        payments, consumers, aws, lambda_context, stripe_sdk, sandbox, tool_secrets, log_lines,
+        stripe_event_stream):
     aws.client("ses").verify_email_identity(EmailAddress="no-reply@example.com")
     student = new_student(aws)
     status, session = call(payments, lambda_context, "POST", "/tracks/DP/checkout", route="/tracks/{trackId}/checkout",
                            who=student, body=URLS, headers={"x-correlation-id": TRACE})
     assert status == 201, session
+    purchase = of_purchase_attempt(f"checkout-{student.user_id}-track-DP-one_time-g1")
     stripe_session = stripe_sdk.v1.checkout.sessions.retrieve(session["session_id"])
-    assert stripe_session.metadata["correlation_id"] == TRACE
+    assert stripe_session.metadata["correlation_id"] == purchase
     payment = aws.table("PaymentsTable").get_item(Key={"pk": f"PAYMENT#{session['session_id']}", "sk": "PAYMENT"})
-    assert payment["Item"]["correlation_id"] == TRACE
+    assert payment["Item"]["correlation_id"] == purchase
+    # the request's id (its x-correlation-id) is linked to the purchase's by one line of the request
+    assert [line["purchase_correlation_id"] for line in log_lines()
+            if line["message"] == "purchase traced" and line.get("correlation_id") == TRACE] == [purchase]
 
     complete_checkout(sandbox.url, session["session_id"], student.email, "Sam")
     # the webhook's relay, in a request of its own (bound to another id), stores the session's events; the
@@ -90,7 +108,7 @@ def test_the_checkouts_id_reaches_the_envelopes_the_consumers_logs_the_payment_a
     fulfilment_records = drain(aws, "FulfilmentQueue")
     stripe_envelopes = [Envelope.from_sqs_body(r["body"]) for r in fulfilment_records]
     assert "checkout.session.completed" in {e.type for e in stripe_envelopes}
-    assert {e.correlation_id for e in stripe_envelopes} == {TRACE}
+    assert {e.correlation_id for e in stripe_envelopes} == {purchase}
     drain(aws, "ProvisioningQueue")
     assert consumers("fulfilment").lambda_handler({"Records": fulfilment_records}, lambda_context) == {
         "batchItemFailures": []}
@@ -98,19 +116,19 @@ def test_the_checkouts_id_reaches_the_envelopes_the_consumers_logs_the_payment_a
     notification_records = drain(aws, "NotificationsQueue")
     domain_envelopes = [Envelope.from_sqs_body(r["body"]) for r in notification_records]
     assert {"payment.succeeded", "track.enrollment.created"} <= {e.type for e in domain_envelopes}
-    assert {e.correlation_id for e in domain_envelopes} == {TRACE}
+    assert {e.correlation_id for e in domain_envelopes} == {purchase}
     assert consumers("notifications").lambda_handler({"Records": notification_records}, lambda_context) == {
         "batchItemFailures": []}
 
     mails = [m for m in sent_emails() if m["to"] == [student.email]]
     assert mails
-    assert {m["correlation_id"] for m in mails} == {TRACE}
+    assert {m["correlation_id"] for m in mails} == {purchase}
 
-    # every line the consumers logged while handling the purchase's records is traced by the checkout's id
+    # every line the consumers logged while handling the purchase's records is traced by the purchase's id
     consumed = [line for line in log_lines() if line["message"] == "event consumed"]
     assert {line["consumer"] for line in consumed} == {"fulfilment", "notifications"}
-    assert {line.get("correlation_id") for line in consumed} == {TRACE}
-    assert {line.get("correlation_id") for line in log_lines() if line["message"] == "e-mail sent"} == {TRACE}
+    assert {line.get("correlation_id") for line in consumed} == {purchase}
+    assert {line.get("correlation_id") for line in log_lines() if line["message"] == "e-mail sent"} == {purchase}
 
 
 def test_consumer_log_lines_carry_the_records_correlation_id_and_nothing_leaks_to_the_next(

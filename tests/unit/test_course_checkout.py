@@ -9,6 +9,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from coursepay.correlation import of_purchase_attempt
+from coursepay.subscriptions.models import Subscription
+from coursepay.subscriptions.repository import SubscriptionsRepository
 from tests.support.course_market import (
     ORIGIN,
     OTHER_STUDENT,
@@ -71,8 +74,8 @@ def test_a_monthly_purchase_is_fulfilled_once_by_success_page_and_webhook_alike(
     stripe_session = market.stripe().v1.checkout.sessions.retrieve(session["session_id"])
     assert stripe_session.mode == "subscription"
     metadata = stripe_session.metadata.to_dict()
-    # the request's correlation id (each request gets its own, here API Gateway's request id)
-    assert len(metadata.pop("correlation_id")) >= 8
+    # the purchase's own id, derived from the attempt's idempotency key (coursepay.correlation.of_purchase_attempt)
+    assert metadata.pop("correlation_id") == of_purchase_attempt(f"checkout-{STUDENT}-course-{course_id}-monthly-g1")
     assert metadata == {"kind": "course", "course_id": course_id, "user_id": STUDENT, "pricing": "monthly",
                         "channel": "checkout"}
     [mapping] = [i for i in scan(aws, "AccountsTable") if i["sk"] == "STRIPE_CUSTOMER"]
@@ -142,6 +145,23 @@ def test_a_one_time_purchase_is_recorded_and_gives_lifetime_access_through_the_w
     assert state(aws) == before
     assert access(market, course_id, user=TEACHER)["reason"] == "teacher"
     assert access(market, course_id, user=OTHER_STUDENT)["has_access"] is False
+
+
+def test_a_live_subscription_refuses_the_checkout_even_where_the_enrollment_gives_no_access(market, aws):
+    """The enrollment cannot tell a live past_due subscription from an unpaid one: the (student, course) mark can,
+    read in the checkout's batch (coursepay.subscriptions.repository)."""
+    course_id = market.create_course()["course_id"]
+    subscriptions_repository = SubscriptionsRepository(aws.name("PaymentsTable"))
+    past_due = Subscription(subscription_id="sub_renewing", user_id=STUDENT, course_id=course_id, status="past_due")
+    subscriptions_repository.save(past_due)  # no enrollment: it is the subscription alone that refuses
+    assert access(market, course_id)["has_access"] is False
+    status, refused = market.start_checkout(course_id, "one_time")
+    assert (status, refused["error"]["field"]) == (409, "courseId"), refused
+    assert market.start_checkout(course_id, "one_time", user=OTHER_STUDENT)[0] == 201  # the mark is the student's
+
+    subscriptions_repository.save(past_due.model_copy(update={"status": "unpaid"}))  # no longer live
+    status, session = market.start_checkout(course_id, "one_time")
+    assert status == 201, session
 
 
 def test_checkout_error_cases_create_nothing_in_stripe(market, aws):

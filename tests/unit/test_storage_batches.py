@@ -1,12 +1,12 @@
 """One round trip for several items: a batch read across tables answers each key in the order asked (None where
-there is no item), and puts written together are all applied or none."""
+there is no item), and puts (and updates) written together are all applied or none."""
 
 from __future__ import annotations
 
 import pytest
 
 from coursepay.errors import ConditionFailed
-from coursepay.storage.batches import BatchRead, ConditionalPut, write_together
+from coursepay.storage.batches import BatchRead, ConditionalPut, TransactUpdate, write_together
 from coursepay.storage.dynamo import DynamoTable
 
 NEW = "attribute_not_exists(pk)"
@@ -53,6 +53,20 @@ def test_one_failing_condition_stops_every_put_of_the_transaction(tables) -> Non
                         ConditionalPut(payments, {"pk": "PAYMENT#p3", "sk": "PAYMENT", "amount": 2}, NEW)])
     assert enrollments.get({"pk": "USER#u3", "sk": "course#c3"}) is None
     assert payments.get({"pk": "PAYMENT#p3", "sk": "PAYMENT"})["amount"] == 1
+
+
+def test_an_update_lands_with_the_puts_of_its_transaction_or_not_at_all(tables) -> None:
+    payments, _ = tables
+    key = {"pk": "USER#u6", "sk": "MARK"}
+    add = TransactUpdate(payments, key, "ADD #ids :id", values={":id": {"a"}}, names={"#ids": "ids"})
+    write_together([ConditionalPut(payments, {"pk": "PAYMENT#p6", "sk": "PAYMENT"}, NEW), add])
+    assert payments.get(key)["ids"] == {"a"}  # created by the update: no read before it
+    with pytest.raises(ConditionFailed):  # the put's condition fails: the update is not applied either
+        write_together([ConditionalPut(payments, {"pk": "PAYMENT#p6", "sk": "PAYMENT"}, NEW),
+                        TransactUpdate(payments, key, "ADD #ids :id", values={":id": {"b"}}, names={"#ids": "ids"})])
+    assert payments.get(key)["ids"] == {"a"}
+    write_together([TransactUpdate(payments, key, "DELETE #ids :id", values={":id": {"a"}}, names={"#ids": "ids"})])
+    assert "ids" not in payments.get(key)  # DynamoDB drops a set when its last member goes
 
 
 def test_a_put_or_existing_returns_the_item_that_stopped_it(tables) -> None:

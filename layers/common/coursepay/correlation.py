@@ -4,8 +4,12 @@ consumer's log lines, the payment record and the e-mails it leads to.
 It is bound per unit of work: per API request by the resolver (``coursepay.api.resolver``), per SQS record by the
 consumer runner. While bound it is the Powertools logger's ``correlation_id`` (every log line of the request or
 record carries it), the ``correlation_id`` of every envelope built and payment recorded, and the ``X-Correlation-ID``
-header of every e-mail sent. A checkout writes it into the Stripe objects' metadata, so the Stripe events of the
-purchase (relayed by the webhook in another request) carry it back (``coursepay.webhooks.relay``).
+header of every e-mail sent.
+
+A purchase has an id of its own (:func:`of_purchase_attempt`), derived from its Stripe idempotency key: the checkout
+writes it into the Stripe objects' metadata and onto the payment, so the Stripe events of the purchase (relayed by
+the webhook in another request) carry it back (``coursepay.webhooks.relay``), and every request of one attempt sends
+Stripe the same metadata. The ``purchase traced`` log line (:func:`trace_purchase`) links a request to it.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ EMAIL_HEADER = "X-Correlation-ID"
 # A caller's own id is taken only when it cannot break a log line, a header or Stripe's metadata (500 chars max).
 # API Gateway's own request ids are base64-like ("JTHoQiZgIAMEJnA="): '+', '/' and '=' are allowed.
 _WELL_FORMED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+/=-]{7,127}$")
+
+# The purchase ids' namespace: fixed, so an attempt's id is the same in every container and release.
+_PURCHASE_NAMESPACE = uuid.UUID("7816f50b-41da-4935-b508-d072ed3b119c")
 
 _current: ContextVar[str | None] = ContextVar("coursepay_correlation_id", default=None)
 
@@ -73,3 +80,17 @@ def of_stripe_event(event: Mapping[str, Any]) -> str:
     metadata = obj.get("metadata") if isinstance(obj, Mapping) else None
     given = metadata.get(METADATA_KEY) if isinstance(metadata, Mapping) else None
     return str(given) if well_formed(given) else str(event["id"])
+
+
+def of_purchase_attempt(idempotency_key: str) -> str:
+    """The purchase attempt's id, the same for every request of its Stripe idempotency key (double clicks,
+    concurrent tabs, a retry): Stripe refuses a repeated key whose metadata differs."""
+    return f"pur-{uuid.uuid5(_PURCHASE_NAMESPACE, idempotency_key).hex}"
+
+
+def trace_purchase(idempotency_key: str) -> str:
+    """The attempt's id (:func:`of_purchase_attempt`), logged once per request with the request's own id (the log
+    line's ``correlation_id``, the response's ``x-correlation-id``): the link from the one to the other."""
+    purchase_id = of_purchase_attempt(idempotency_key)
+    logger.info("purchase traced", extra={"purchase_correlation_id": purchase_id})
+    return purchase_id

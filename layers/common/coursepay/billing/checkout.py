@@ -28,9 +28,8 @@ from pydantic import BaseModel
 
 from coursepay.billing.ledger import PaymentLedger
 from coursepay.billing.payments import Payment
-from coursepay.billing.traces import AttemptTraces
 from coursepay.clock import iso_now
-from coursepay.correlation import METADATA_KEY
+from coursepay.correlation import METADATA_KEY, trace_purchase
 from coursepay.errors import ConditionFailed, Conflict, InvalidRequest
 from coursepay.storage.batches import BatchRead, ConditionalPut, Slot, write_together
 from coursepay.storage.dynamo import DynamoTable, Item
@@ -143,10 +142,9 @@ class OpenSessions:
 
 
 class CheckoutSessions:
-    def __init__(self, *, ledger: PaymentLedger, open_sessions: OpenSessions, traces: AttemptTraces,
+    def __init__(self, *, ledger: PaymentLedger, open_sessions: OpenSessions,
                  stripe_client: Callable[[], stripe.StripeClient], allowed_origins: tuple[str, ...]) -> None:
         self._ledger = ledger
-        self._traces = traces
         self._open = open_sessions
         self._stripe = stripe_client
         self._origins = allowed_origins
@@ -197,14 +195,13 @@ class CheckoutSessions:
                 self._expire(session_id)
             generation += 1
         key = f"checkout-{buyer.key}-{offer.kind}-{offer.item_id}-{offer.pricing}-g{generation}"
-        correlation_id = self._traces.claim(key)
-        if correlation_id:
-            # not in the fingerprint: a repeated request still reuses the open session. The Stripe events of the
-            # session and of its PaymentIntent or subscription carry it back (coursepay.webhooks.relay).
-            traced_metadata = {**metadata, METADATA_KEY: correlation_id}
-            params["metadata"] = traced_metadata
-            params["subscription_data" if offer.mode == "subscription" else "payment_intent_data"]["metadata"] = (
-                traced_metadata)
+        correlation_id = trace_purchase(key)
+        # not in the fingerprint (what is sold and where it returns to): the id names the attempt, its generation.
+        # The Stripe events of the session and of its PaymentIntent or subscription carry it back (webhooks.relay).
+        traced_metadata = {**metadata, METADATA_KEY: correlation_id}
+        params["metadata"] = traced_metadata
+        params["subscription_data" if offer.mode == "subscription" else "payment_intent_data"]["metadata"] = (
+            traced_metadata)
         with stripe_errors("start the checkout", refused=InvalidRequest):
             session = client.v1.checkout.sessions.create(params=params,  # type: ignore[arg-type]
                                                          options={"idempotency_key": key[:255]})
@@ -215,7 +212,7 @@ class CheckoutSessions:
         return _opened(session, reused=False)
 
     def _record_pending(self, buyer: Buyer, offer: Offer, generation: int, session_id: str, fingerprint: str,
-                        correlation_id: str | None) -> None:
+                        correlation_id: str) -> None:
         """The pending payment, its audit entry and the pointer to the session, in one transaction."""
         payment = Payment(
             payment_id=session_id, user_id=buyer.user_id, kind=offer.kind, item_id=offer.item_id,

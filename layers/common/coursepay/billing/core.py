@@ -25,7 +25,6 @@ from coursepay.billing.money_events import AccessPolicy, MoneyEvents, StandardAc
 from coursepay.billing.parking import ParkedEvents
 from coursepay.billing.payments import PaymentsRepository
 from coursepay.billing.refunds import Refunds
-from coursepay.billing.traces import AttemptTraces
 from coursepay.errors import DomainError
 from coursepay.events.envelope import Envelope
 from coursepay.storage.audit import AuditTrail
@@ -75,16 +74,12 @@ class BillingCore:
     @cached_property
     def checkout(self) -> CheckoutSessions:
         return CheckoutSessions(ledger=self.ledger, open_sessions=OpenSessions(self.payments_table),
-                                traces=self.traces, stripe_client=self.stripe, allowed_origins=self._origins)
-
-    @cached_property
-    def traces(self) -> AttemptTraces:
-        return AttemptTraces(self.payments_table)
+                                stripe_client=self.stripe, allowed_origins=self._origins)
 
     @cached_property
     def intents(self) -> PaymentIntents:
         return PaymentIntents(ledger=self.ledger, open_intents=OpenIntents(self.payments_table),
-                              traces=self.traces, stripe_client=self.stripe)
+                              stripe_client=self.stripe)
 
     @cached_property
     def refunds(self) -> Refunds:

@@ -23,9 +23,8 @@ from pydantic import BaseModel, ConfigDict
 
 from coursepay.billing.ledger import PaymentLedger
 from coursepay.billing.payments import Payment, ProductKind
-from coursepay.billing.traces import AttemptTraces
 from coursepay.clock import iso_now
-from coursepay.correlation import METADATA_KEY
+from coursepay.correlation import METADATA_KEY, trace_purchase
 from coursepay.errors import ConditionFailed
 from coursepay.storage.dynamo import DynamoTable
 from coursepay.stripe_gateway.errors import stripe_errors
@@ -88,10 +87,9 @@ class OpenIntents:
 
 
 class PaymentIntents:
-    def __init__(self, *, ledger: PaymentLedger, open_intents: OpenIntents, traces: AttemptTraces,
+    def __init__(self, *, ledger: PaymentLedger, open_intents: OpenIntents,
                  stripe_client: Callable[[], stripe.StripeClient]) -> None:
         self._ledger = ledger
-        self._traces = traces
         self._open = open_intents
         self._stripe = stripe_client
 
@@ -123,10 +121,10 @@ class PaymentIntents:
                 return opened
             generation += 1
         key = f"{offer.kind}-pi-{buyer.user_id}-{offer.item_id}-g{generation}"
-        correlation_id = self._traces.claim(key)
+        correlation_id = trace_purchase(key)
         metadata = {**offer.metadata, "kind": offer.kind, "channel": CHANNEL, "user_id": buyer.user_id,
                     # the intent's Stripe events carry the purchase's trace back (coursepay.webhooks.relay)
-                    **({METADATA_KEY: correlation_id} if correlation_id else {})}
+                    METADATA_KEY: correlation_id}
         params = {**offer.params, "amount": offer.amount, "currency": offer.currency,
                   "customer": buyer.customer_id, "description": offer.name, "metadata": metadata}
         with stripe_errors("create the payment"):

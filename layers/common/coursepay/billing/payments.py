@@ -53,7 +53,8 @@ class Payment(BaseModel):
     dispute_id: str | None = None
     dispute_status: DisputeStatus | None = None
     duplicate_of: str | None = None  # the payment or subscription that already granted what this one bought
-    # the purchase's trace (coursepay.correlation): the id of the request or event that recorded the payment
+    # the purchase's trace (coursepay.correlation): a checkout's purchase id, else the bound id of the request or
+    # event that recorded the payment
     correlation_id: str | None = Field(default_factory=current_correlation_id)
     created_at: str = Field(default_factory=iso_now)
     updated_at: str = Field(default_factory=iso_now)

@@ -1,10 +1,11 @@
-"""Several items in one round trip: a consistent BatchGetItem across tables, and conditional puts written together
-in one TransactWriteItems (all or none). Each is a single call to DynamoDB however many items it carries, so an
-action that reads what its decision needs and writes what it decided costs two calls, not one per item.
+"""Several items in one round trip: a consistent BatchGetItem across tables, and conditional puts (and updates)
+written together in one TransactWriteItems (all or none). Each is a single call to DynamoDB however many items it
+carries, so an action that reads what its decision needs and writes what it decided costs two calls, not one per
+item.
 
 IAM: BatchGetItem is its own action (``dynamodb:BatchGetItem``, in the SAM read and CRUD policies); a transaction is
-authorised per item by the action it carries (``dynamodb:PutItem`` for a put), so a function that may only put on the
-audit table still may, inside a transaction.
+authorised per item by the action it carries (``dynamodb:PutItem`` for a put, ``dynamodb:UpdateItem`` for an
+update), so a function that may only put on the audit table still may, inside a transaction.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from coursepay import aws_clients
 from coursepay.errors import UpstreamUnavailable
-from coursepay.storage.dynamo import DynamoTable, Item, translated_errors
+from coursepay.storage.dynamo import DynamoTable, Item, expression_parts, translated_errors
 
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit
 MAX_BATCH_KEYS = 100  # BatchGetItem's limit
@@ -38,17 +39,29 @@ class ConditionalPut:
         self.table.put(self.item, condition=self.condition, values=self.values, names=self.names)
 
     def _transact_item(self) -> dict[str, Any]:
-        put: dict[str, Any] = {"TableName": self.table.name, "Item": self.item}
-        if self.condition:
-            put["ConditionExpression"] = self.condition
-        if self.values:
-            put["ExpressionAttributeValues"] = dict(self.values)
-        if self.names:
-            put["ExpressionAttributeNames"] = dict(self.names)
-        return {"Put": put}
+        return {"Put": {"TableName": self.table.name, "Item": self.item,
+                        **expression_parts(self.condition, self.values, self.names)}}
 
 
-def write_together(puts: Sequence[ConditionalPut]) -> None:
+@dataclass(frozen=True)
+class TransactUpdate:
+    """An update expression (``SET``, ``ADD``, ``DELETE``...) on one item, for :func:`write_together`: for what a put
+    cannot say without reading the item first (a set's member added or removed). Creates the item where there is
+    none, unless ``condition`` says otherwise."""
+
+    table: DynamoTable
+    key: Mapping[str, str]
+    expression: str
+    condition: str | None = None
+    values: Mapping[str, Any] | None = None
+    names: Mapping[str, str] | None = None
+
+    def _transact_item(self) -> dict[str, Any]:
+        return {"Update": {"TableName": self.table.name, "Key": dict(self.key), "UpdateExpression": self.expression,
+                           **expression_parts(self.condition, self.values, self.names)}}
+
+
+def write_together(puts: Sequence[ConditionalPut | TransactUpdate]) -> None:
     """All of ``puts`` or none, in one TransactWriteItems; ConditionFailed when any condition does not hold."""
     if not 1 <= len(puts) <= MAX_TRANSACTION_ITEMS:
         raise ValueError(f"a transaction holds 1 to {MAX_TRANSACTION_ITEMS} writes, not {len(puts)}")

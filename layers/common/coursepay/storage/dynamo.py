@@ -52,6 +52,19 @@ def item_to_model[M: BaseModel](model: type[M], item: Mapping[str, Any]) -> M:
                                  if name in model.model_fields})
 
 
+def expression_parts(condition: str | None, values: Mapping[str, Any] | None,
+                     names: Mapping[str, str] | None) -> dict[str, Any]:
+    """A write's optional condition and expression attributes, as call parameters (DynamoDB refuses empty ones)."""
+    parts: dict[str, Any] = {}
+    if condition:
+        parts["ConditionExpression"] = condition
+    if values:
+        parts["ExpressionAttributeValues"] = dict(values)
+    if names:
+        parts["ExpressionAttributeNames"] = dict(names)
+    return parts
+
+
 class DynamoTable:
     """Key design: every table has ``pk``/``sk`` (or ``pk`` only) and overloaded GSIs ``gsi1``/``gsi2``."""
 
@@ -77,15 +90,8 @@ class DynamoTable:
 
     def put(self, item: Item, *, condition: str | None = None, values: Mapping[str, Any] | None = None,
             names: Mapping[str, str] | None = None) -> None:
-        kwargs: dict[str, Any] = {"Item": item}
-        if condition:
-            kwargs["ConditionExpression"] = condition
-        if values:
-            kwargs["ExpressionAttributeValues"] = dict(values)
-        if names:
-            kwargs["ExpressionAttributeNames"] = dict(names)
         with translated_errors():
-            self.table.put_item(**kwargs)
+            self.table.put_item(Item=item, **expression_parts(condition, values, names))
 
     def put_or_existing(self, item: Item, *, condition: str, values: Mapping[str, Any] | None = None,
                         names: Mapping[str, str] | None = None) -> Item | None:
@@ -170,6 +176,19 @@ class DynamoTable:
         with translated_errors():
             response = self.table.query(**kwargs)
         return response.get("Items", []), response.get("LastEvaluatedKey")
+
+    def scan_all(self, *, equals: tuple[str, Any]) -> Iterator[Item]:
+        """Every item whose attribute ``equals[0]`` is ``equals[1]``, page by page: the whole table is read, so
+        this is for one-off tools (a backfill), never for a request."""
+        kwargs: dict[str, Any] = {"FilterExpression": "#a = :v", "ExpressionAttributeNames": {"#a": equals[0]},
+                                  "ExpressionAttributeValues": {":v": equals[1]}}
+        while True:
+            with translated_errors():
+                response = self.table.scan(**kwargs)
+            yield from response.get("Items", [])
+            if not response.get("LastEvaluatedKey"):
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def query_all(self, *, partition: tuple[str, str], sort_prefix: tuple[str, str] | None = None,
                   index: str | None = None) -> list[Item]:

@@ -40,10 +40,13 @@ class CourseCheckout:
     # ------------------------------------------------------------ checkout
     def start(self, principal: Principal, course_id: str, request: CheckoutRequest) -> dict[str, Any]:
         """The course's offer through the core's one checkout path (one open session per buyer and pricing).
-        What the decision needs (course, enrollment, Stripe Customer, open session) is one batch read."""
+        What the decision needs (course, enrollment, live-subscription mark, Stripe Customer, open session) is one
+        batch read."""
         batch = BatchRead()
         wanted_course = self._courses.want(batch, course_id)
         enrollment = self._enrollments.want(batch, principal.user_id, KIND, course_id)
+        # the enrollment cannot say it: an unpaid subscription is past_due there, like a live past_due one
+        live_subscription = self._subscriptions.want_live(batch, principal.user_id, course_id)
         customer = self._customers.want(batch, principal.user_id)
         open_session = self._core.checkout.want_open_session(batch, principal.user_id, KIND, course_id,
                                                              request.pricing)
@@ -57,8 +60,7 @@ class CourseCheckout:
         self._core.checkout.check_urls(request.success_url, request.cancel_url)
         if price_id is None:
             raise UpstreamUnavailable("this course's price is being changed; retry in a moment")
-        if _access(principal, course_id, course.teacher_id, enrollment.value)["has_access"] or any(
-                s.course_id == course_id and s.live for s in self._subscriptions.of_user(principal.user_id)):
+        if _access(principal, course_id, course.teacher_id, enrollment.value)["has_access"] or live_subscription.value:
             raise Conflict("you already have access to this course", field="courseId")
         customer_id = customer.value or self._customers.ensure_customer(principal.user_id, self._email_of(principal))
         offer = Offer(kind=KIND, item_id=course_id, name=course.title, pricing=request.pricing, amount=amount,
