@@ -32,11 +32,11 @@ from typing import Any
 import requests
 import stripe
 
+from bench.load_diagnosis import CONSUMERS, describe_unfinished
 from bench.trees import ROOT
 from local.stack.stack import LocalStack
 from tests.support.purchases import buy
 
-CONSUMERS = ("fulfilment", "provisioning", "notifications")  # each keeps a receipt <consumer>#<event id>
 UNTHROTTLED = {f"{kind}Throttle{part}": 100_000 for kind in ("Api", "Auth", "SignupCheckout", "Webhook")
                for part in ("Rate", "Burst")}
 PROCESSING_TIMEOUT_S = 600.0
@@ -106,15 +106,19 @@ def _items(client: Any, table: str, keys: list[dict[str, str]]) -> list[dict[str
     return found
 
 
-def _wait_until(check: Callable[[], set[str]], what: str) -> None:
-    deadline = time.monotonic() + PROCESSING_TIMEOUT_S
+def _wait_until(check: Callable[[], set[str]], what: str, timeout_s: float,
+                describe: Callable[[set[str]], str] | None = None) -> None:
+    """Until ``check`` finds nothing missing; past the timeout, fails saying what is (``describe``: in detail)."""
+    deadline = time.monotonic() + timeout_s
     while missing := check():
         if time.monotonic() > deadline:
-            raise SystemExit(f"{len(missing)} {what} not done after {PROCESSING_TIMEOUT_S:.0f} s, e.g. {min(missing)}")
+            detail = describe(missing) if describe else f"e.g. {min(missing)}"
+            raise SystemExit(f"{len(missing)} {what} not done after {timeout_s:.0f} s\n{detail}")
         time.sleep(0.5)
 
 
-def webhook_load(stack: LocalStack, posts: int, concurrency: int) -> WebhookFigures:
+def webhook_load(stack: LocalStack, posts: int, concurrency: int,
+                 timeout_s: float = PROCESSING_TIMEOUT_S) -> WebhookFigures:
     assert stack.webhook_secret, "the stack registers the webhook endpoint with the sandbox"
     events = [_signed_event(stack.webhook_secret) for _ in range(posts)]
     session = _per_thread_session()
@@ -141,12 +145,13 @@ def webhook_load(stack: LocalStack, posts: int, concurrency: int) -> WebhookFigu
         items = _items(client, table, [{"pk": key} for key in receipts])
         return set(receipts) - {item["pk"]["S"] for item in items if item["status"]["S"] == "COMPLETED"}
 
-    _wait_until(unfinished, "consumer receipts")
+    _wait_until(unfinished, "consumer receipts", timeout_s)
     return WebhookFigures(posts, concurrency, statistics.median(latencies), percentile(latencies, 0.99),
                           posts / acked_s, time.perf_counter() - started, len(receipts))
 
 
-def purchase_load(stack: LocalStack, purchases: int, concurrency: int) -> PurchaseFigures:
+def purchase_load(stack: LocalStack, purchases: int, concurrency: int,
+                  timeout_s: float = PROCESSING_TIMEOUT_S) -> PurchaseFigures:
     run = uuid.uuid4().hex[:6]
     emails = [f"bench-{run}-{n:03d}@example.com" for n in range(purchases)]
     session = _per_thread_session()
@@ -166,7 +171,7 @@ def purchase_load(stack: LocalStack, purchases: int, concurrency: int) -> Purcha
                      and item["source"]["S"] == buyers[item["pk"]["S"].removeprefix("USER#")]}
         return set(sessions) - fulfilled
 
-    _wait_until(unfulfilled, "purchases")
+    _wait_until(unfulfilled, "purchases", timeout_s, lambda stuck: describe_unfinished(stack, stuck))
     return PurchaseFigures(purchases, concurrency, purchases / paid_s, time.perf_counter() - started,
                            purchases - len(unfulfilled()))
 
@@ -200,14 +205,16 @@ def main() -> None:
     parser.add_argument("--webhook-concurrency", type=int, default=16)
     parser.add_argument("--purchases", type=int, default=100)
     parser.add_argument("--purchase-concurrency", type=int, default=8)
+    parser.add_argument("--processing-timeout", type=float, default=PROCESSING_TIMEOUT_S, metavar="SECONDS",
+                        help="how long each phase waits for its work to be done before it fails, saying what is not")
     args = parser.parse_args()
     stack = LocalStack(api_port=0, aws_port=0, stripe_port=0, seed=True, state_dir=STATE_DIR,
                        parameter_overrides=UNTHROTTLED, max_workers_per_function=args.max_workers_per_function)
     with stack:
         assert stack.runtime is not None
         workers = next(iter(stack.runtime.pools.values())).max_workers
-        webhooks = webhook_load(stack, args.webhooks, args.webhook_concurrency)
-        purchases = purchase_load(stack, args.purchases, args.purchase_concurrency)
+        webhooks = webhook_load(stack, args.webhooks, args.webhook_concurrency, args.processing_timeout)
+        purchases = purchase_load(stack, args.purchases, args.purchase_concurrency, args.processing_timeout)
         print_tables(webhooks, purchases, stack, workers)
 
 

@@ -41,7 +41,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _reset_process_caches() -> None:
     load_settings.cache_clear()
-    for factory in (aws_clients.dynamodb, aws_clients.eventbridge, aws_clients.cognito, aws_clients.ses):
+    for factory in (aws_clients.dynamodb, aws_clients.eventbridge, aws_clients.cognito, aws_clients.ses,
+                    aws_clients.sqs):
         factory.cache_clear()
     from aws_lambda_powertools.utilities import parameters
 

@@ -107,3 +107,40 @@ def test_an_abandoned_claim_is_taken_over_after_its_lease(aws, lambda_context):
     assert consumer.process({"Records": [sqs_record(bus_message(envelope()))]}, lambda_context) == {
         "batchItemFailures": []}
     assert calls == ["evt_42"]
+
+
+def test_a_message_whose_claim_a_timed_out_invocation_left_returns_after_the_lease_not_to_the_dlq(aws, lambda_context):
+    """A consumer killed at its timeout leaves its claim IN_PROGRESS until the lease ends. Here the queue's
+    receives (2, 1 s apart) pass sooner than the lease (3 s), as the local stack's do (5, 2 s apart, for 60 s):
+    the busy message must be hidden until the lease has run out, or it is dead-lettered and never handled."""
+    from local.stack.sqs_poller import sqs_record as lambda_record
+
+    sqs = aws.session.client("sqs")
+    dlq = sqs.create_queue(QueueName="probe-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue = sqs.create_queue(QueueName="probe", Attributes={"VisibilityTimeout": "1", "RedrivePolicy": json.dumps(
+        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"})})["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    lease_s = 3
+    aws.table("IdempotencyTable").put_item(Item={"pk": "probe#evt_42", "status": "IN_PROGRESS",
+                                                 "lease_until": int(time.time()) + lease_s})
+    calls: list[str] = []
+    consumer = EventConsumer("probe", IdempotencyStore(aws.name("IdempotencyTable")),
+                             {"payment_intent.succeeded": lambda env: calls.append(env.id)})
+    sqs.send_message(QueueUrl=queue, MessageBody=bus_message(envelope()))
+
+    deadline = time.monotonic() + lease_s + 5
+    while not calls and time.monotonic() < deadline:  # Lambda's event source mapping: receive, invoke, delete
+        messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                       MessageSystemAttributeNames=["All"]).get("Messages", [])
+        records = [lambda_record(message, queue_arn, "us-east-1") for message in messages]
+        if not records:
+            continue
+        failed = {failure["itemIdentifier"]
+                  for failure in consumer.process({"Records": records}, lambda_context)["batchItemFailures"]}
+        for record in records:
+            if record["messageId"] not in failed:
+                sqs.delete_message(QueueUrl=queue, ReceiptHandle=record["receiptHandle"])
+
+    assert calls == ["evt_42"]
+    assert sqs.receive_message(QueueUrl=dlq).get("Messages") is None

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBServiceResource
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_ses import SESClient
+    from mypy_boto3_sqs import SQSClient
 
 
 def traced_boto3() -> ModuleType:
@@ -47,3 +48,8 @@ def cognito() -> CognitoIdentityProviderClient:
 @cache
 def ses() -> SESClient:
     return traced_boto3().client("ses")
+
+
+@cache
+def sqs() -> SQSClient:
+    return traced_boto3().client("sqs")

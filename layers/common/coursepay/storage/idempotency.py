@@ -22,6 +22,10 @@ RECORD_RETENTION_SECONDS = 30 * 24 * 3600
 class ClaimBusy(DomainError):
     code = "in_progress"
 
+    def __init__(self, message: str, *, lease_until: int) -> None:
+        super().__init__(message)
+        self.lease_until = lease_until  # epoch seconds: a retry before then finds the claim busy again
+
 
 class IdempotencyStore:
     def __init__(self, table_name: str, *, lease_seconds: int = 60) -> None:
@@ -42,7 +46,8 @@ class IdempotencyStore:
         if existing is not None:
             if existing.get("status") == "COMPLETED":
                 return None
-            raise ClaimBusy(f"{key} is being processed by another worker")
+            raise ClaimBusy(f"{key} is being processed by another worker",
+                            lease_until=int(existing.get("lease_until") or now))
         try:
             result = action()
         except BaseException:
