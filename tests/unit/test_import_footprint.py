@@ -56,15 +56,27 @@ def test_importing_a_handler_is_free_of_side_effects_and_of_unneeded_sdks(logica
 # botocore's client machinery (~230 ms), Powertools' parameters package (imports boto3 via its AppConfig
 # provider), Jinja2 (the first e-mail builds it). They load at the first request that needs them.
 DEFERRED = ("boto3", "botocore.client", "aws_lambda_powertools.utilities.parameters", "jinja2", "stripe")
+# No model of ours is built at init either (coursepay/__init__.py sets pydantic's defer_build): a request builds
+# the two or three it uses. A generic model (Page) is built when it is first parametrized: pydantic's doing, cheap.
 LAMBDA_PROBE = """
 import sys
 import functions.{directory}.app
-print(sorted(m for m in {deferred!r} if m in sys.modules))
+from pydantic import BaseModel
+
+def models(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from models(sub)
+
+built = sorted({{f"{{m.__module__}}.{{m.__qualname__}}" for m in models(BaseModel)
+                if m.__module__.startswith(("coursepay", "app", "functions")) and m.__pydantic_complete__
+                and not m.__pydantic_generic_metadata__["parameters"]}})
+print(sorted(m for m in {deferred!r} if m in sys.modules), built)
 """
 
 
 @pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
-def test_a_handler_init_as_lambda_runs_it_defers_the_aws_sdk_and_other_first_use_modules(logical_id):
+def test_a_handler_init_as_lambda_runs_it_defers_the_aws_sdk_first_use_modules_and_model_builds(logical_id):
     # LAMBDA_TASK_ROOT makes the tracer (and the X-Ray SDK) run as in Lambda, where tracing is on.
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": f"{ROOT / 'layers/common'}{os.pathsep}{ROOT}",
            "LAMBDA_TASK_ROOT": str(ROOT), "AWS_LAMBDA_FUNCTION_NAME": logical_id, "AWS_DEFAULT_REGION": "us-east-1"}
@@ -72,7 +84,7 @@ def test_a_handler_init_as_lambda_runs_it_defers_the_aws_sdk_and_other_first_use
                                                                         deferred=DEFERRED)],
                             env=env, cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    assert result.stdout.strip() == "[] []"
 
 
 TRACER_PROBE = """
