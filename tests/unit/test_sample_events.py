@@ -100,6 +100,26 @@ def receipt_sent(response: dict[str, Any]) -> None:
     assert "Amount paid: $99.00" in mail["body"]
 
 
+def store_streamed_event(event: dict[str, Any]) -> dict[str, Any]:
+    # The stream record is of an event the webhook stored: store it, as the webhook did before the stream fired.
+    from coursepay.settings import StripeEventPublicationSettings, load_settings
+    from coursepay.webhooks.repository import StripeEventsRepository
+
+    image = event["Records"][0]["dynamodb"]["NewImage"]
+    StripeEventsRepository(load_settings(StripeEventPublicationSettings).stripe_events_table).record_once(
+        json.loads(image["payload"]["S"]))
+    return event
+
+
+def published_to_the_bus(response: dict[str, Any]) -> None:
+    from coursepay import aws_clients
+    from coursepay.settings import StripeEventPublicationSettings, load_settings
+
+    no_batch_failures(response)
+    table = aws_clients.dynamodb().Table(load_settings(StripeEventPublicationSettings).stripe_events_table)
+    assert table.get_item(Key={"pk": "evt_1QsampleEvent0001"})["Item"]["status"] == "PUBLISHED"
+
+
 # sample file -> (logical id, function directory, prepare(event, invoke), check(response))
 SAMPLES: dict[str, tuple[str, str, Callable[..., dict[str, Any]], Callable[[dict[str, Any]], None]]] = {
     "accounts-register.json": ("AccountsFunction", "accounts", lambda event, invoke: (verify_sender(), event)[1],
@@ -110,6 +130,8 @@ SAMPLES: dict[str, tuple[str, str, Callable[..., dict[str, Any]], Callable[[dict
     "bookings-scheduler-scheduled.json": ("BookingsSchedulerFunction", "bookings_scheduler",
                                           lambda event, invoke: event, assert_complete),
     "webhook-stripe-event.json": ("WebhookFunction", "webhook", lambda event, invoke: resign(event), http_ok(200)),
+    "stripe-events-publisher-stream.json": ("StripeEventsPublisherFunction", "stripe_events_publisher",
+                                            lambda event, invoke: store_streamed_event(event), published_to_the_bus),
     "fulfilment-sqs-batch.json": ("FulfilmentFunction", "fulfilment", lambda event, invoke: (seed_tracks(), event)[1],
                                   no_batch_failures),
     "provisioning-sqs-batch.json": ("ProvisioningFunction", "provisioning", lambda event, invoke: event,
