@@ -136,9 +136,44 @@ def test_the_refund_queue_pages_with_limit_and_cursor(payments, aws, lambda_cont
     assert seen == [f"rr_{number}" for number in range(5)]
     assert pages == 3
 
-    for query, field in (({"limit": "0"}, "limit"), ({"limit": "many"}, "limit"), ({"cursor": "nonsense"}, "cursor")):
+    for query, field in (({"limit": "0"}, "limit"), ({"limit": "many"}, "limit"), ({"cursor": "nonsense"}, "cursor"),
+                         ({"limt": "2"}, "limt")):
         status, body = call(payments, lambda_context, "GET", "/admin/refund-requests", who=admin, query=query)
         assert (status, body["error"]["field"]) == (400, field)
+
+
+def test_an_unknown_query_parameter_is_a_400_naming_it_on_the_catalogue_too(market):
+    status, body = market.call(market.courses, "GET", "/courses", query={"limit": "2", "limt": "5"})
+    assert (status, body["error"]["field"], body["error"]["message"]) == (400, "limt", "limt: this field is not accepted")
+    assert market.call(market.courses, "GET", "/courses", query={"limit": "2"})[0] == 200
+
+
+def every_query_model() -> list[type]:
+    """Every route's query model: the subclasses of coursepay.views.Query in the modules the handlers import."""
+    import importlib
+
+    from coursepay.views import Query
+
+    for module in ("coursepay.courses.models", "coursepay.refunds.views", "coursepay.billing.admin_views",
+                   "coursepay.bookings.requests", "coursepay.bookings.booking_requests"):
+        importlib.import_module(module)
+    found: dict[type, None] = {}  # in order, once each (PaymentSearchQuery is both a PageQuery and a PeriodQuery)
+    todo = [Query]
+    while todo:
+        for subclass in todo.pop().__subclasses__():
+            found.setdefault(subclass)
+            todo.append(subclass)
+    return list(found)
+
+
+@pytest.mark.parametrize("model", every_query_model(), ids=lambda model: model.__name__)
+def test_every_query_model_refuses_a_parameter_it_does_not_know(model):
+    from coursepay.api.request_parsing import parse_model
+    from coursepay.errors import InvalidRequest
+
+    with pytest.raises(InvalidRequest) as refused:
+        parse_model(model, {"no_such_parameter": "1"})
+    assert refused.value.field == "no_such_parameter"
 
 
 def test_fulfilling_a_session_stripe_never_made_is_a_404(market: Market):

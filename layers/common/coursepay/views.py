@@ -26,7 +26,10 @@ class Page[Item: BaseModel](BaseModel):
 
 class Query(BaseModel):
     """A route's query string, as the handler validates it (``parse_model``) and the OpenAPI document names it. A
-    parameter sent empty (``?status=``, as a form sends a field left blank) counts as not sent: its default."""
+    parameter sent empty (``?status=``, as a form sends a field left blank) counts as not sent: its default. A
+    parameter the route does not know is a 400 naming it, on every route (a misspelt ``?limt=`` is not ignored)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     @model_validator(mode="before")
     @classmethod

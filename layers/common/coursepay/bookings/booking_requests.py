@@ -64,5 +64,4 @@ class BookingListQuery(PageQuery):
     """``GET /bookings``: ``role=student`` mine; ``role=teacher`` bookings of my gigs; ``role=admin`` all (admins
     only). Without a role: all for an admin, mine for anyone else."""
 
-    model_config = ConfigDict(extra="forbid")
     role: Literal["student", "teacher", "admin"] | None = None

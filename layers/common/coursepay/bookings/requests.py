@@ -126,7 +126,6 @@ class UpdateGigRequest(GigFields):
 class GigQuery(PageQuery):
     """``GET /gigs`` filters. A rate range needs its currency: rates in different currencies do not compare."""
 
-    model_config = ConfigDict(extra="forbid")
     subject: Subject | None = None
     teacher_id: str | None = Field(default=None, min_length=1, max_length=128)
     currency: str | None = Field(default=None, pattern="^(" + "|".join(GIG_CURRENCIES) + ")$")
@@ -145,7 +144,6 @@ class GigQuery(PageQuery):
 class TeacherGigsQuery(PageQuery):
     """``GET /teacher/gigs``: the teacher's own gigs, a page at a time."""
 
-    model_config = ConfigDict(extra="forbid")
 
 
 class OnboardingRequest(BaseModel):
