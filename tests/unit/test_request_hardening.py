@@ -144,7 +144,8 @@ def test_the_refund_queue_pages_with_limit_and_cursor(payments, aws, lambda_cont
 
 def test_an_unknown_query_parameter_is_a_400_naming_it_on_the_catalogue_too(market):
     status, body = market.call(market.courses, "GET", "/courses", query={"limit": "2", "limt": "5"})
-    assert (status, body["error"]["field"], body["error"]["message"]) == (400, "limt", "limt: this field is not accepted")
+    assert (status, body["error"]["field"]) == (400, "limt")
+    assert body["error"]["message"] == "limt: this field is not accepted"
     assert market.call(market.courses, "GET", "/courses", query={"limit": "2"})[0] == 200
 
 
