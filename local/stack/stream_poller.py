@@ -83,7 +83,7 @@ class StreamPoller(PollerThread):
         self._iterator: str = streams_client.get_shard_iterator(
             StreamArn=source.stream_arn, ShardId=self._shard_id, ShardIteratorType=source.starting_position
         )["ShardIterator"]
-        self._pending: list[dict[str, Any]] = []  # read from the shard, passed the filter, not yet done
+        self._pending: list[dict[str, Any]] = []  # read from the shard (as Lambda's records), passed the filter
         self._attempts = 0  # failed invocations of the batch at the head of _pending
         self._backoff_s = retry_backoff_s  # doubled per failed attempt, at most MAX_BACKOFF_S
 
@@ -99,9 +99,8 @@ class StreamPoller(PollerThread):
             self._stopping.wait(IDLE_WAIT_S)
             return
         batch = self._pending[: self.source.batch_size]
-        records = [lambda_record(record, self.source.stream_arn) for record in batch]
-        invocation = self._invoke(self.source.function, {"Records": records})
-        failed_at = first_failed(records, invocation, self.source.report_batch_item_failures)
+        invocation = self._invoke(self.source.function, {"Records": batch})
+        failed_at = first_failed(batch, invocation, self.source.report_batch_item_failures)
         if failed_at is None:
             del self._pending[: len(batch)]
             self._attempts = 0
@@ -122,20 +121,17 @@ class StreamPoller(PollerThread):
     def _read(self) -> None:
         response = self._streams.get_records(ShardIterator=self._iterator, Limit=1000)
         self._iterator = response["NextShardIterator"]
-        self._pending.extend(record for record in response.get("Records") or [] if self._passes(record))
+        records = (lambda_record(record, self.source.stream_arn) for record in response.get("Records") or [])
+        self._pending.extend(record for record in records if self._passes(record))
 
     def _passes(self, record: dict[str, Any]) -> bool:
-        if not self._patterns:
-            return True
-        event = lambda_record(record, self.source.stream_arn)
         # moto types the matcher's argument as an EventBridge event; it matches any JSON object
-        return any(pattern.matches_event(cast(Any, event)) for pattern in self._patterns)
+        return not self._patterns or any(pattern.matches_event(cast(Any, record)) for pattern in self._patterns)
 
     def _send_on_failure(self, records: list[dict[str, Any]]) -> None:
         if not self.source.on_failure_queue_arn:
             return
-        arrivals = [lambda_record(record, self.source.stream_arn)["dynamodb"].get("ApproximateCreationDateTime")
-                    for record in records]
+        arrivals = [record["dynamodb"].get("ApproximateCreationDateTime") for record in records]
         message = {
             "version": "1.0",
             "timestamp": datetime.now(UTC).isoformat(),

@@ -40,12 +40,10 @@ class EventConsumer:
         """One SQS message, counted as the consumer's success or failure (a failure is redelivered by SQS)."""
         try:
             self._consume(record)
-        except ClaimBusy as busy:
+        except Exception as error:
             figures.record(figures.CONSUMER_FAILED, Consumer=self.name)
-            _return_when_lease_ends(record, busy.lease_until)
-            raise
-        except Exception:
-            figures.record(figures.CONSUMER_FAILED, Consumer=self.name)
+            if isinstance(error, ClaimBusy):
+                _return_when_lease_ends(record, error.lease_until)
             raise
         figures.record(figures.CONSUMER_SUCCEEDED, Consumer=self.name)
 
